@@ -1,0 +1,420 @@
+//! Finding suites and tests on disk.
+//!
+//! A *suite* is a directory that directly holds test modules (`NAME.wasm` or
+//! `NAME.wat`); its spec is `NAME.json` beside the module. Directories named
+//! `*.dir` are fixtures, never suites. A suite may hold `manifest.json` with its
+//! display name and WASI version. Test names are `SUITE_PATH::NAME`.
+//!
+//! ```no_run
+//! let suites = wasi_conform::discover::discover(&["suites".into()]).unwrap();
+//! for suite in &suites {
+//!     for test in &suite.tests {
+//!         println!("{}", suite.test_name(test));
+//!     }
+//! }
+//! ```
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+
+/// A WASI version a suite or module targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WasiVersion {
+    P1,
+    P2,
+    P3,
+}
+
+impl WasiVersion {
+    /// The manifest spelling, e.g. `wasm32-wasip1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WasiVersion::P1 => "wasm32-wasip1",
+            WasiVersion::P2 => "wasm32-wasip2",
+            WasiVersion::P3 => "wasm32-wasip3",
+        }
+    }
+
+    /// Parses the manifest spelling.
+    pub fn parse(s: &str) -> Option<WasiVersion> {
+        match s {
+            "wasm32-wasip1" => Some(WasiVersion::P1),
+            "wasm32-wasip2" => Some(WasiVersion::P2),
+            "wasm32-wasip3" => Some(WasiVersion::P3),
+            _ => None,
+        }
+    }
+}
+
+/// Why discovery failed for a path given by the user.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("{}: no such file or directory; give a suite directory or a .wasm/.wat module", .0.display())]
+    NotFound(PathBuf),
+    #[error("{}: not a test module; a test is a .wasm or .wat file", .0.display())]
+    NotAModule(PathBuf),
+    #[error("{}: cannot read the directory: {source}", path.display())]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+}
+
+/// The contents of a suite's `manifest.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// Display name, and the key expectation files use.
+    pub name: Option<String>,
+    /// Declared WASI version.
+    pub version: Option<WasiVersion>,
+}
+
+impl Manifest {
+    /// Reads `manifest.json` in `dir`, if present. An invalid manifest is an error
+    /// message naming the file and key (the suite's tests fail with it).
+    pub fn read(dir: &Path) -> Result<Option<Manifest>, String> {
+        let file = dir.join("manifest.json");
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: cannot read the manifest: {e}", file.display())),
+        };
+        Manifest::parse(&text)
+            .map(Some)
+            .map_err(|m| format!("{}: {m}", file.display()))
+    }
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "line {}, column {}: invalid JSON: {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let Value::Object(obj) = value else {
+            return Err("a manifest is a JSON object: {\"name\": ..., \"version\": ...}".into());
+        };
+        let mut manifest = Manifest::default();
+        for (key, v) in &obj {
+            match (key.as_str(), v) {
+                ("name", Value::String(s)) => manifest.name = Some(s.clone()),
+                ("version", Value::String(s)) => {
+                    manifest.version = Some(WasiVersion::parse(s).ok_or_else(|| {
+                        format!(
+                            "key `version`: unknown version `{s}` (known: wasm32-wasip1, wasm32-wasip2, wasm32-wasip3)"
+                        )
+                    })?)
+                }
+                ("name" | "version", other) => {
+                    return Err(format!("key `{key}`: expected a string, found {other}"));
+                }
+                (other, _) => {
+                    let hint = crate::spec::did_you_mean(other, &["name", "version"])
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "key `{other}`: unknown key{hint} (allowed keys: name, version)"
+                    ));
+                }
+            }
+        }
+        Ok(manifest)
+    }
+}
+
+/// A directory of tests.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The directory, as a path usable from the working directory.
+    pub dir: PathBuf,
+    /// SUITE_PATH: relative to the working directory with `/` separators, or as given.
+    pub path: String,
+    /// The manifest, if the suite has one.
+    pub manifest: Option<Manifest>,
+    /// Why the manifest is unusable, if it is (the suite's tests fail with this).
+    pub manifest_error: Option<String>,
+    /// The tests, sorted by name.
+    pub tests: Vec<TestCase>,
+}
+
+impl Suite {
+    /// The display name: the manifest's `name`, else SUITE_PATH.
+    pub fn name(&self) -> &str {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.name.as_deref())
+            .unwrap_or(&self.path)
+    }
+
+    /// The declared WASI version, if the manifest gives one.
+    pub fn version(&self) -> Option<WasiVersion> {
+        self.manifest.as_ref().and_then(|m| m.version)
+    }
+
+    /// `SUITE_PATH::NAME`.
+    pub fn test_name(&self, test: &TestCase) -> String {
+        format!("{}::{}", self.path, test.name)
+    }
+}
+
+/// One test: a module and, maybe, its spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestCase {
+    /// The module's file name without its extension.
+    pub name: String,
+    /// The module file.
+    pub module: PathBuf,
+    /// `NAME.json` beside the module, if it exists.
+    pub spec_file: Option<PathBuf>,
+    /// A problem found while discovering it (e.g. both NAME.wasm and NAME.wat).
+    pub problem: Option<String>,
+}
+
+/// Whether a file name is a test module.
+pub fn is_module(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("wasm") | Some("wat")
+    )
+}
+
+fn is_fixture_dir(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()) == Some("dir")
+}
+
+/// Discovers the suites under `paths` (directories, searched recursively, or single
+/// modules). Suites come out sorted by path, tests by name.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<Suite>, DiscoverError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut suites: Vec<Suite> = Vec::new();
+    for given in paths {
+        if given.is_file() {
+            if !is_module(given) {
+                return Err(DiscoverError::NotAModule(given.clone()));
+            }
+            let dir = given.parent().map(Path::to_path_buf).unwrap_or_default();
+            let name = stem(given);
+            let mut suite = new_suite(&dir, &cwd);
+            suite.tests = tests_in(&dir)
+                .map_err(|source| DiscoverError::Walk {
+                    path: dir.clone(),
+                    source,
+                })?
+                .into_iter()
+                .filter(|t| t.name == name)
+                .collect();
+            merge(&mut suites, suite);
+        } else if given.is_dir() {
+            let walker = walkdir::WalkDir::new(given)
+                .follow_links(false)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    !(e.file_type().is_dir() && e.depth() > 0 && is_fixture_dir(e.path()))
+                });
+            for entry in walker {
+                let entry = entry.map_err(|source| DiscoverError::Walk {
+                    path: given.clone(),
+                    source,
+                })?;
+                if !entry.file_type().is_dir() {
+                    continue;
+                }
+                let dir = entry.path();
+                let tests = tests_in(dir).map_err(|source| DiscoverError::Walk {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                if tests.is_empty() {
+                    continue;
+                }
+                let mut suite = new_suite(dir, &cwd);
+                suite.tests = tests;
+                merge(&mut suites, suite);
+            }
+        } else {
+            return Err(DiscoverError::NotFound(given.clone()));
+        }
+    }
+    suites.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(suites)
+}
+
+fn merge(suites: &mut Vec<Suite>, suite: Suite) {
+    match suites.iter_mut().find(|s| s.path == suite.path) {
+        Some(existing) => {
+            for t in suite.tests {
+                if !existing.tests.contains(&t) {
+                    existing.tests.push(t);
+                }
+            }
+            existing.tests.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        None => suites.push(suite),
+    }
+}
+
+fn new_suite(dir: &Path, cwd: &Path) -> Suite {
+    let (manifest, manifest_error) = match Manifest::read(dir) {
+        Ok(m) => (m, None),
+        Err(e) => (None, Some(e)),
+    };
+    Suite {
+        dir: dir.to_path_buf(),
+        path: suite_path(dir, cwd),
+        manifest,
+        manifest_error,
+        tests: Vec::new(),
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The modules directly inside `dir`, as tests.
+fn tests_in(dir: &Path) -> Result<Vec<TestCase>, walkdir::Error> {
+    let mut modules: Vec<PathBuf> = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+    {
+        let entry = entry?;
+        let path = entry.path();
+        // Modules may be symlinks to files; never directories.
+        if is_module(path) && path.is_file() {
+            modules.push(path.to_path_buf());
+        }
+    }
+    let mut tests: Vec<TestCase> = Vec::new();
+    for module in modules {
+        let name = stem(&module);
+        if let Some(prev) = tests.iter_mut().find(|t| t.name == name) {
+            prev.problem = Some(format!(
+                "both {} and {} exist: a test has one module; remove or rename one",
+                prev.module.display(),
+                module.display()
+            ));
+            continue;
+        }
+        let spec = dir.join(format!("{name}.json"));
+        tests.push(TestCase {
+            name,
+            spec_file: spec.is_file().then_some(spec),
+            module,
+            problem: None,
+        });
+    }
+    Ok(tests)
+}
+
+/// SUITE_PATH for a suite directory: relative to `cwd` when inside it, else as given;
+/// always with `/` separators and without `./`.
+pub fn suite_path(dir: &Path, cwd: &Path) -> String {
+    let rel = if dir.is_absolute() {
+        dir.strip_prefix(cwd).unwrap_or(dir)
+    } else {
+        dir
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut absolute = false;
+    for c in rel.components() {
+        match c {
+            Component::RootDir => absolute = true,
+            Component::CurDir => {}
+            Component::Prefix(p) => parts.push(p.as_os_str().to_string_lossy().into_owned()),
+            Component::ParentDir => parts.push("..".into()),
+            Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn suite_paths() {
+        let cwd = Path::new("/work/proj");
+        assert_eq!(suite_path(Path::new("suites/a"), cwd), "suites/a");
+        assert_eq!(suite_path(Path::new("./suites/a/"), cwd), "suites/a");
+        assert_eq!(
+            suite_path(Path::new("/work/proj/suites/a"), cwd),
+            "suites/a"
+        );
+        assert_eq!(suite_path(Path::new("/elsewhere/s"), cwd), "/elsewhere/s");
+        assert_eq!(suite_path(Path::new("../other/s"), cwd), "../other/s");
+    }
+
+    #[test]
+    fn manifest_errors_name_the_key() {
+        assert_eq!(
+            Manifest::parse(r#"{"name": "x", "version": "wasm32-wasip3"}"#).unwrap(),
+            Manifest {
+                name: Some("x".into()),
+                version: Some(WasiVersion::P3)
+            }
+        );
+        assert!(
+            Manifest::parse(r#"{"nmae": "x"}"#)
+                .unwrap_err()
+                .contains("did you mean `name`?")
+        );
+        assert!(
+            Manifest::parse(r#"{"version": "p9"}"#)
+                .unwrap_err()
+                .contains("unknown version `p9`")
+        );
+        assert!(Manifest::parse("{").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn finds_suites_skips_fixtures_and_flags_duplicates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        fs::create_dir_all(root.join("s1/data.dir")).unwrap();
+        fs::create_dir_all(root.join("s1/nested")).unwrap();
+        fs::write(root.join("s1/a.wasm"), b"").unwrap();
+        fs::write(root.join("s1/a.json"), b"{}").unwrap();
+        fs::write(root.join("s1/b.wat"), b"").unwrap();
+        fs::write(root.join("s1/b.wasm"), b"").unwrap();
+        fs::write(root.join("s1/notes.txt"), b"").unwrap();
+        fs::write(root.join("s1/data.dir/inner.wasm"), b"").unwrap();
+        fs::write(root.join("s1/nested/c.wat"), b"").unwrap();
+        fs::write(root.join("s1/manifest.json"), br#"{"name": "First"}"#).unwrap();
+
+        let suites = discover(&[root.join("s1")]).unwrap();
+        assert_eq!(suites.len(), 2, "{suites:#?}");
+        let s1 = &suites[0];
+        assert_eq!(s1.name(), "First");
+        let names: Vec<_> = s1.tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(s1.tests[0].spec_file.is_some());
+        assert!(s1.tests[1].problem.as_deref().unwrap().contains("both"));
+        assert!(suites[1].path.ends_with("s1/nested"));
+
+        let single = discover(&[root.join("s1/a.wasm")]).unwrap();
+        assert_eq!(single[0].tests.len(), 1);
+        assert!(matches!(
+            discover(&[root.join("missing")]),
+            Err(DiscoverError::NotFound(_))
+        ));
+        assert!(matches!(
+            discover(&[root.join("s1/notes.txt")]),
+            Err(DiscoverError::NotAModule(_))
+        ));
+    }
+}

@@ -1,0 +1,323 @@
+//! The [`Harness`]: the one API the CLI and the `cargo test` target share. It runs
+//! a discovered test through spec → sandbox → run → check and returns a
+//! [`TestOutcome`]; [`Harness::trials`] turns suites into libtest-mimic trials.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use wasi_conform::{discover, Harness, HarnessOptions};
+//! let harness = Arc::new(Harness::new(HarnessOptions::default()).unwrap());
+//! let suites = discover::discover(&["suites".into()]).unwrap();
+//! let trials = harness.trials(&suites, None);
+//! libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit();
+//! ```
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::check::{self, Failure, FailureKind, GuestEnd};
+use crate::discover::{Suite, TestCase};
+use crate::run::{Observation, Runtime, RuntimeConfig};
+use crate::spec::{Spec, StreamMatcher};
+
+/// How the harness runs tests.
+#[derive(Debug, Clone)]
+pub struct HarnessOptions {
+    /// Limits where specs set none.
+    pub runtime: RuntimeConfig,
+    /// Colour diffs (for a terminal).
+    pub color: bool,
+    /// Root of golden files (`expected/SUITE_PATH/NAME.stdout|.stderr`); used when it exists.
+    pub expected_dir: Option<PathBuf>,
+}
+
+impl Default for HarnessOptions {
+    fn default() -> Self {
+        HarnessOptions {
+            runtime: RuntimeConfig::default(),
+            color: false,
+            expected_dir: Some(PathBuf::from("expected")),
+        }
+    }
+}
+
+/// The result of one test.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// Every way the test failed; empty = passed.
+    pub failures: Vec<Failure>,
+    /// Operations a failure kept from running.
+    pub not_reached: Vec<String>,
+    pub duration: Duration,
+    /// How the last run ended, if it ran.
+    pub end: Option<GuestEnd>,
+}
+
+impl TestOutcome {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// The failure report: every failure, then what was not reached.
+    pub fn message(&self) -> String {
+        let n = self.failures.len();
+        let mut parts: Vec<String> = self
+            .failures
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if n > 1 {
+                    format!("[{}/{n}] {}", i + 1, f.message)
+                } else {
+                    f.message.clone()
+                }
+            })
+            .collect();
+        if !self.not_reached.is_empty() {
+            parts.push(format!("not reached: {}", self.not_reached.join(", ")));
+        }
+        parts.join("\n\n")
+    }
+}
+
+/// One executed test, as reports need it.
+#[derive(Debug, Clone)]
+pub struct TestRecord {
+    /// The suite's display name (manifest name or SUITE_PATH).
+    pub suite: String,
+    /// SUITE_PATH.
+    pub suite_path: String,
+    /// NAME within the suite.
+    pub name: String,
+    pub outcome: TestOutcome,
+}
+
+/// Collects records from trials running on several threads.
+pub type Recorder = Arc<Mutex<Vec<TestRecord>>>;
+
+/// Why the harness could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("cannot create the wasmtime engine: {0}")]
+    Engine(String),
+}
+
+/// Runs tests. Create one per process and share it (it owns the engine).
+pub struct Harness {
+    runtime: Runtime,
+    options: HarnessOptions,
+}
+
+impl Harness {
+    pub fn new(options: HarnessOptions) -> Result<Harness, HarnessError> {
+        let runtime =
+            Runtime::new(options.runtime).map_err(|e| HarnessError::Engine(format!("{e:#}")))?;
+        Ok(Harness { runtime, options })
+    }
+
+    /// Runs one test to the end. Never panics on bad input; a panic inside the
+    /// harness itself becomes this test's failure.
+    pub fn run_test(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
+        let start = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.run_test_inner(suite, test)
+        }));
+        let mut outcome = result.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            TestOutcome {
+                failures: vec![Failure::new(
+                    FailureKind::Setup,
+                    format!("internal error in wasi-conform while running this test (a bug; please report it): {what}"),
+                )],
+                not_reached: Vec::new(),
+                duration: Duration::ZERO,
+                end: None,
+            }
+        });
+        outcome.duration = start.elapsed();
+        outcome
+    }
+
+    fn run_test_inner(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
+        let fail = |kind, message: String| TestOutcome {
+            failures: vec![Failure::new(kind, message)],
+            not_reached: Vec::new(),
+            duration: Duration::ZERO,
+            end: None,
+        };
+        if let Some(problem) = &test.problem {
+            return fail(FailureKind::Spec, problem.clone());
+        }
+        if let Some(problem) = &suite.manifest_error {
+            return fail(FailureKind::Spec, problem.clone());
+        }
+        let spec = match &test.spec_file {
+            Some(file) => match Spec::from_file(file) {
+                Ok(s) => s,
+                Err(e) => return fail(FailureKind::Spec, e.to_string()),
+            },
+            None => Spec::default_for(&suite.dir),
+        };
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                return fail(
+                    FailureKind::Setup,
+                    format!("cannot start an async runtime: {e}"),
+                );
+            }
+        };
+        let obs = rt.block_on(self.runtime.run(&test.module, suite.version(), &spec));
+        drop(rt);
+        self.check(suite, test, &spec, obs)
+    }
+
+    /// Checks what the run left against the spec's final expectations.
+    fn check(&self, suite: &Suite, test: &TestCase, spec: &Spec, obs: Observation) -> TestOutcome {
+        let color = self.options.color;
+        let mut failures = obs.failures;
+        let mut streams_shown = false;
+        if obs.completed {
+            let streams = [
+                ("stdout", &spec.stdout, &obs.stdout, obs.stdout_truncated),
+                ("stderr", &spec.stderr, &obs.stderr, obs.stderr_truncated),
+            ];
+            for (name, inline, actual, truncated) in streams {
+                let matcher = match inline {
+                    Some(m) => Some(m.clone()),
+                    None => self.golden_file(suite, test, name).map(StreamMatcher::File),
+                };
+                let Some(matcher) = matcher else { continue };
+                let golden = match &matcher {
+                    StreamMatcher::File(path) => match std::fs::read(path) {
+                        Ok(bytes) => Some(bytes),
+                        Err(e) => {
+                            failures.push(Failure::new(
+                                FailureKind::Spec,
+                                format!(
+                                    "golden file {} for {name} cannot be read: {e}",
+                                    path.display()
+                                ),
+                            ));
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
+                if let Some(f) =
+                    check::stream(name, &matcher, golden.as_deref(), actual, truncated, color)
+                {
+                    streams_shown = true;
+                    failures.push(f);
+                }
+            }
+            for (path, state) in &obs.files {
+                let expected = spec.files.get(path).and_then(|e| e.as_deref());
+                if let Some(f) = check::file(path, expected, state, color) {
+                    failures.push(f);
+                }
+            }
+            if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end) {
+                if let Some(expected) = &invoke.result {
+                    if let Some(f) = check::values(expected, values) {
+                        failures.push(f);
+                    }
+                }
+            }
+        }
+        // Show what the guest printed when that helps explain a failure.
+        let ran = obs.end.is_some() || !obs.stdout.is_empty() || !obs.stderr.is_empty();
+        if !failures.is_empty() && !streams_shown && ran {
+            for (name, bytes) in [("stdout", &obs.stdout), ("stderr", &obs.stderr)] {
+                if !bytes.is_empty() {
+                    failures.push(Failure::new(
+                        FailureKind::Stream,
+                        format!("(the guest's {name}, for context)\n{}", excerpt(bytes)),
+                    ));
+                }
+            }
+        }
+        TestOutcome {
+            failures,
+            not_reached: obs.not_reached,
+            duration: Duration::ZERO,
+            end: obs.end,
+        }
+    }
+
+    /// `expected/SUITE_PATH/NAME.stdout` (or `.stderr`), if it exists.
+    fn golden_file(&self, suite: &Suite, test: &TestCase, stream: &str) -> Option<PathBuf> {
+        let root = self.options.expected_dir.as_ref()?;
+        let rel = suite.path.trim_start_matches('/');
+        let path = root.join(rel).join(format!("{}.{stream}", test.name));
+        path.is_file().then_some(path)
+    }
+
+    /// One libtest-mimic trial per test, named `SUITE_PATH::NAME`. Each records its
+    /// outcome in `recorder`, if given.
+    pub fn trials(
+        self: &Arc<Self>,
+        suites: &[Suite],
+        recorder: Option<Recorder>,
+    ) -> Vec<libtest_mimic::Trial> {
+        let mut trials = Vec::new();
+        for suite in suites {
+            let suite = Arc::new(suite.clone());
+            for test in &suite.tests {
+                let harness = Arc::clone(self);
+                let suite = Arc::clone(&suite);
+                let test = test.clone();
+                let recorder = recorder.clone();
+                let name = suite.test_name(&test);
+                trials.push(libtest_mimic::Trial::test(name, move || {
+                    let outcome = harness.run_test(&suite, &test);
+                    let result = if outcome.passed() {
+                        Ok(())
+                    } else {
+                        Err(outcome.message().into())
+                    };
+                    if let Some(rec) = recorder {
+                        rec.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(TestRecord {
+                                suite: suite.name().to_string(),
+                                suite_path: suite.path.clone(),
+                                name: test.name.clone(),
+                                outcome,
+                            });
+                    }
+                    result
+                }));
+            }
+        }
+        trials
+    }
+}
+
+/// The end of a long output, made visible.
+fn excerpt(bytes: &[u8]) -> String {
+    const MAX: usize = 2048;
+    let (skipped, tail) = if bytes.len() > MAX {
+        (bytes.len() - MAX, &bytes[bytes.len() - MAX..])
+    } else {
+        (0, bytes)
+    };
+    let text = String::from_utf8_lossy(tail);
+    let mut out = String::new();
+    if skipped > 0 {
+        out.push_str(&format!("    ... ({skipped} earlier bytes not shown)\n"));
+    }
+    for line in text.split_inclusive('\n') {
+        out.push_str("    ");
+        out.push_str(&check::visible(line));
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}

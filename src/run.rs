@@ -1,0 +1,858 @@
+//! Running a test on embedded wasmtime: load the module, build its sandbox, drive
+//! the spec's operations against the running guest, and record an [`Observation`].
+//!
+//! One [`Runtime`] (one `Engine`) serves every test of a process. Each run gets its
+//! own `Store`, dropped when the run ends. A test's wall-clock limit stops a guest
+//! spinning in wasm (epoch interruption) and one blocked in a host call (the
+//! driver's deadline) alike.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
+use wasmtime::{
+    Config, Engine, ExternType, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
+    UpdateDeadline, Val, ValType,
+};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+use crate::check::{self, Failure, FailureKind, FileState, GuestEnd, Trap, WasmValue};
+use crate::discover::WasiVersion;
+use crate::module::{ModuleInfo, ModuleKind};
+use crate::sandbox::{RunContext, Sandbox, Stdin};
+use crate::spec::{ExitExpectation, Invoke, Operation, OutputStream, Run, Spec, SpecForm};
+use crate::stdio::Capture;
+
+/// Default wall-clock limit of a test (compilation excluded): 10 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on a guest's linear memories: 256 MiB.
+pub const DEFAULT_MEMORY_BYTES: u64 = 256 << 20;
+/// Default cap on each captured output stream: 16 MiB.
+pub const DEFAULT_OUTPUT_BYTES: u64 = 16 << 20;
+/// How often the epoch advances; a spinning guest is stopped within this of its deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Bytes that `write` can queue on the guest's stdin before the guest reads them.
+const STDIN_PIPE_BYTES: usize = 64 * 1024;
+
+/// Limits that apply where a spec sets none.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeConfig {
+    pub timeout: Duration,
+    pub memory_bytes: u64,
+    pub output_bytes: u64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            timeout: DEFAULT_TIMEOUT,
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            output_bytes: DEFAULT_OUTPUT_BYTES,
+        }
+    }
+}
+
+/// What a test did.
+#[derive(Debug, Default)]
+pub struct Observation {
+    /// Failures found while running (module, setup, operations, exit), in order.
+    pub failures: Vec<Failure>,
+    /// Whether every operation ran (the test was not cut short by a failure).
+    pub completed: bool,
+    /// How the last run ended.
+    pub end: Option<GuestEnd>,
+    /// The last run's whole stdout and stderr.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    /// The state after the run of every file the spec's `files` names.
+    pub files: Vec<(String, FileState)>,
+    /// The operations that a failure kept from running.
+    pub not_reached: Vec<String>,
+}
+
+/// The store data of one run.
+struct GuestState {
+    wasi: WasiP1Ctx,
+    limits: StoreLimits,
+}
+
+/// A core module ready to instantiate, plus what it will be called with.
+struct Loaded {
+    pre: wasmtime::InstancePre<GuestState>,
+    engine: Engine,
+    entry: Entry,
+}
+
+enum Entry {
+    Start,
+    Invoke {
+        func: String,
+        args: Vec<Val>,
+        results: usize,
+        initialize: bool,
+    },
+}
+
+/// The error an epoch callback raises when a test's time is up.
+#[derive(Debug)]
+struct TimedOut;
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("timeout")
+    }
+}
+impl std::error::Error for TimedOut {}
+
+struct Engines {
+    plain: (Engine, Linker<GuestState>),
+    fueled: (Engine, Linker<GuestState>),
+}
+
+/// The shared engine(s) and the defaults. Cheap to share by reference across threads.
+pub struct Runtime {
+    engines: Engines,
+    config: RuntimeConfig,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine(fuel: bool) -> wasmtime::Result<(Engine, Linker<GuestState>)> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(fuel);
+    let engine = Engine::new(&config)?;
+    let mut linker: Linker<GuestState> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi)?;
+    wasmtime_wasi::p0::add_to_linker_async(&mut linker, |s| &mut s.wasi)?;
+    Ok((engine, linker))
+}
+
+impl Runtime {
+    /// Creates the engines and starts the epoch ticker thread.
+    pub fn new(config: RuntimeConfig) -> wasmtime::Result<Runtime> {
+        let engines = Engines {
+            plain: engine(false)?,
+            fueled: engine(true)?,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let tick_engines = [engines.plain.0.clone(), engines.fueled.0.clone()];
+        let tick_stop = stop.clone();
+        std::thread::Builder::new()
+            .name("wasi-conform-epoch".into())
+            .spawn(move || {
+                while !tick_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    for e in &tick_engines {
+                        e.increment_epoch();
+                    }
+                }
+            })
+            .map_err(wasmtime::Error::from)?;
+        Ok(Runtime {
+            engines,
+            config,
+            stop_ticker: stop,
+        })
+    }
+
+    /// The defaults in force.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Runs one test: `module` under `spec`; `version` is the suite's declared WASI
+    /// version, used in hints. Never panics on bad input: every problem becomes a
+    /// [`Failure`] in the observation.
+    pub async fn run(
+        &self,
+        module: &Path,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Observation {
+        let mut obs = Observation::default();
+        let loaded = match self.load(module, version, spec) {
+            Ok(l) => l,
+            Err(f) => {
+                obs.failures.push(f);
+                obs.not_reached = spec
+                    .operations
+                    .iter()
+                    .map(|o| o.kind().to_string())
+                    .collect();
+                return obs;
+            }
+        };
+        let mut sandbox = match Sandbox::new() {
+            Ok(s) => s,
+            Err(e) => {
+                obs.failures
+                    .push(Failure::new(FailureKind::Setup, e.to_string()));
+                return obs;
+            }
+        };
+        let timeout = spec
+            .timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(self.config.timeout);
+        let deadline = Instant::now() + timeout;
+        let program = module
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut driver = Driver {
+            runtime: self,
+            spec,
+            loaded: &loaded,
+            sandbox: &mut sandbox,
+            program,
+            deadline,
+            timeout,
+            guest: None,
+        };
+        let mut completed = true;
+        for (i, op) in spec.operations.iter().enumerate() {
+            if let Err(f) = driver.operation(i, op, &mut obs).await {
+                obs.failures.push(f);
+                obs.not_reached = spec.operations[i + 1..]
+                    .iter()
+                    .map(|o| o.kind().to_string())
+                    .collect();
+                completed = false;
+                break;
+            }
+        }
+        // A guest still running after a failure is stopped here.
+        if let Some(guest) = driver.guest.take() {
+            obs.stdout = guest.stdout.contents();
+            obs.stderr = guest.stderr.contents();
+        }
+        obs.completed = completed;
+        for path in spec.files.keys() {
+            let state = sandbox
+                .resolve(path)
+                .map_or(FileState::Absent, |host| file_state(&host));
+            obs.files.push((path.clone(), state));
+        }
+        for f in &mut obs.failures {
+            f.message = sandbox.redact(&f.message);
+        }
+        obs
+    }
+
+    /// Reads, compiles and links the module, and checks its entry point.
+    fn load(
+        &self,
+        path: &Path,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Result<Loaded, Failure> {
+        let module_err = |m: String| Failure::new(FailureKind::Module, m);
+        let unsupported = spec.operations.iter().find(|o| {
+            !matches!(
+                o,
+                Operation::Run(_)
+                    | Operation::Write { .. }
+                    | Operation::Read { .. }
+                    | Operation::Wait(_)
+            )
+        });
+        if let Some(op) = unsupported {
+            return Err(Failure::new(
+                FailureKind::Spec,
+                format!(
+                    "operation `{}` is not supported by this version of wasi-conform \
+                     (supported: run, write, read, wait)",
+                    op.kind()
+                ),
+            ));
+        }
+        if !spec.proposals.is_empty()
+            || !spec.servers.is_empty()
+            || spec.world != crate::spec::World::CliCommand
+        {
+            return Err(Failure::new(
+                FailureKind::Spec,
+                "`proposals`, `servers` and the wasi:http/service world are not supported by this \
+                 version of wasi-conform",
+            ));
+        }
+        let info = ModuleInfo::read(path).map_err(|e| module_err(e.to_string()))?;
+        if info.kind == ModuleKind::Component {
+            return Err(module_err(format!(
+                "{}: is a component{}; this version of wasi-conform runs core modules \
+                 (wasm32-wasip1) only",
+                path.display(),
+                info.wasi
+                    .map(|v| format!(" ({})", v.as_str()))
+                    .unwrap_or_default()
+            )));
+        }
+        let (engine, linker) = if spec.limits.fuel.is_some() {
+            &self.engines.fueled
+        } else {
+            &self.engines.plain
+        };
+        let module = Module::from_binary(engine, &info.bytes)
+            .map_err(|e| module_err(format!("{}: cannot compile: {e:#}", path.display())))?;
+        let pre = linker.instantiate_pre(&module).map_err(|e| {
+            let declared = version
+                .map(|v| format!("the suite declares {}", v.as_str()))
+                .unwrap_or_else(|| "the suite declares no version".into());
+            let foreign: Vec<&str> = info
+                .imports
+                .iter()
+                .filter(|i| {
+                    !i.starts_with("wasi_snapshot_preview1::") && !i.starts_with("wasi_unstable::")
+                })
+                .map(String::as_str)
+                .collect();
+            let imports = if foreign.is_empty() {
+                String::new()
+            } else {
+                format!("; non-WASI imports: {}", foreign.join(", "))
+            };
+            module_err(format!(
+                "{}: cannot link: {e}\nhint: the harness provides WASI preview 1 \
+                 (wasi_snapshot_preview1, wasi_unstable) and nothing else{imports}; \
+                 the module may target another WASI version than the harness was told \
+                 ({declared}), or need a host that provides those imports",
+                path.display()
+            ))
+        })?;
+        let entry = match &spec.invoke {
+            None => {
+                match module.get_export("_start") {
+                    Some(ExternType::Func(ty))
+                        if ty.params().len() == 0 && ty.results().len() == 0 => {}
+                    Some(_) => {
+                        return Err(module_err(format!(
+                            "{}: `_start` is not a `() -> ()` function",
+                            path.display()
+                        )));
+                    }
+                    None => {
+                        return Err(module_err(format!(
+                            "{}: has no `_start` export, so it is not a WASI command; \
+                             to call one of its functions give `invoke` in the spec (exports: {})",
+                            path.display(),
+                            export_names(&module)
+                        )));
+                    }
+                }
+                Entry::Start
+            }
+            Some(invoke) => invoke_entry(&module, invoke).map_err(|m| {
+                Failure::new(FailureKind::Spec, format!("{}: {m}", spec_name(spec)))
+            })?,
+        };
+        Ok(Loaded {
+            pre,
+            engine: engine.clone(),
+            entry,
+        })
+    }
+}
+
+fn spec_name(spec: &Spec) -> String {
+    spec.file
+        .as_ref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| "(default spec)".into())
+}
+
+fn export_names(module: &Module) -> String {
+    let names: Vec<&str> = module.exports().map(|e| e.name()).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Checks an `invoke` against the export's type and converts its arguments.
+fn invoke_entry(module: &Module, invoke: &Invoke) -> Result<Entry, String> {
+    let ty = match module.get_export(&invoke.func) {
+        Some(ExternType::Func(ty)) => ty,
+        Some(_) => {
+            return Err(format!(
+                "key `invoke.func`: export `{}` is not a function",
+                invoke.func
+            ));
+        }
+        None => {
+            return Err(format!(
+                "key `invoke.func`: the module exports no function `{}` (exports: {})",
+                invoke.func,
+                export_names(module)
+            ));
+        }
+    };
+    let params: Vec<ValType> = ty.params().collect();
+    if params.len() != invoke.args.len() {
+        return Err(format!(
+            "key `invoke.args`: `{}` takes {} argument(s), the spec gives {}",
+            invoke.func,
+            params.len(),
+            invoke.args.len()
+        ));
+    }
+    let args = params
+        .iter()
+        .zip(&invoke.args)
+        .enumerate()
+        .map(|(i, (ty, v))| {
+            to_val(ty, v).ok_or_else(|| format!("key `invoke.args[{i}]`: {v} is not a valid {ty}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = ty.results().len();
+    if let Some(expected) = &invoke.result {
+        if expected.len() != results {
+            return Err(format!(
+                "key `result`: `{}` returns {results} value(s), the spec expects {}",
+                invoke.func,
+                expected.len()
+            ));
+        }
+    }
+    let initialize = matches!(module.get_export("_initialize"), Some(ExternType::Func(_)));
+    Ok(Entry::Invoke {
+        func: invoke.func.clone(),
+        args,
+        results,
+        initialize,
+    })
+}
+
+fn to_val(ty: &ValType, v: &Value) -> Option<Val> {
+    Some(match ty {
+        ValType::I32 => {
+            let n = check::parse_int(v)?;
+            Val::I32(
+                i32::try_from(n)
+                    .or_else(|_| u32::try_from(n).map(|u| u as i32))
+                    .ok()?,
+            )
+        }
+        ValType::I64 => {
+            let n = check::parse_int(v)?;
+            Val::I64(
+                i64::try_from(n)
+                    .or_else(|_| u64::try_from(n).map(|u| u as i64))
+                    .ok()?,
+            )
+        }
+        ValType::F32 => Val::F32((check::parse_float(v)? as f32).to_bits()),
+        ValType::F64 => Val::F64(check::parse_float(v)?.to_bits()),
+        _ => return None,
+    })
+}
+
+fn from_val(v: &Val) -> Option<WasmValue> {
+    Some(match v {
+        Val::I32(n) => WasmValue::I32(*n),
+        Val::I64(n) => WasmValue::I64(*n),
+        Val::F32(b) => WasmValue::F32(f32::from_bits(*b)),
+        Val::F64(b) => WasmValue::F64(f64::from_bits(*b)),
+        _ => return None,
+    })
+}
+
+/// A file's state, never following symlinks (a guest's symlink must not make the
+/// harness read host files).
+fn file_state(path: &Path) -> FileState {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => FileState::Absent,
+        Ok(meta) if meta.file_type().is_file() => match std::fs::read(path) {
+            Ok(bytes) => FileState::Regular(bytes),
+            Err(e) => FileState::Other(format!("unreadable: {e}")),
+        },
+        Ok(meta) if meta.file_type().is_dir() => FileState::Other("a directory".into()),
+        Ok(meta) if meta.file_type().is_symlink() => FileState::Other("a symlink".into()),
+        Ok(_) => FileState::Other("not a regular file".into()),
+    }
+}
+
+type GuestFuture = Pin<Box<dyn Future<Output = GuestEnd> + Send>>;
+
+/// A running guest.
+struct Guest {
+    future: GuestFuture,
+    end: Option<GuestEnd>,
+    stdout: Capture,
+    stderr: Capture,
+    stdin: Option<tokio::io::WriteHalf<tokio::io::SimplexStream>>,
+    /// How far `read` has consumed stdout and stderr.
+    cursors: [usize; 2],
+}
+
+impl Guest {
+    fn capture(&self, stream: OutputStream) -> &Capture {
+        match stream {
+            OutputStream::Stdout => &self.stdout,
+            OutputStream::Stderr => &self.stderr,
+        }
+    }
+
+    fn finish(&mut self, end: GuestEnd) {
+        self.end = Some(end);
+        // The future is complete (or abandoned): drop it, and with it the store.
+        self.future = Box::pin(std::future::pending());
+        self.stdin = None;
+        self.stdout.close();
+        self.stderr.close();
+    }
+}
+
+struct Driver<'a> {
+    runtime: &'a Runtime,
+    spec: &'a Spec,
+    loaded: &'a Loaded,
+    sandbox: &'a mut Sandbox,
+    program: String,
+    deadline: Instant,
+    timeout: Duration,
+    guest: Option<Guest>,
+}
+
+impl Driver<'_> {
+    fn timeout_end(&self) -> GuestEnd {
+        GuestEnd::Trapped(Trap {
+            message: format!(
+                "timeout: the test did not finish within {} ms (raise it with `timeout_ms` in the spec or --timeout)",
+                self.timeout.as_millis()
+            ),
+            backtrace: None,
+        })
+    }
+
+    async fn operation(
+        &mut self,
+        index: usize,
+        op: &Operation,
+        obs: &mut Observation,
+    ) -> Result<(), Failure> {
+        let op_err = |m: String| {
+            Failure::new(
+                FailureKind::Operation,
+                format!("operations[{index}] ({}): {m}", op.kind()),
+            )
+        };
+        match op {
+            Operation::Run(run) => {
+                let guest = self
+                    .start(run)
+                    .map_err(|m| Failure::new(FailureKind::Setup, m))?;
+                self.guest = Some(guest);
+                Ok(())
+            }
+            Operation::Write { payload, .. } => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let guest = self.guest.as_mut().expect("validated: write follows run");
+                let Some(mut stdin) = guest.stdin.take() else {
+                    return Err(op_err("stdin is not writable in this run".into()));
+                };
+                let data = payload.clone().into_bytes();
+                let written = drive(guest, deadline, &timeout_end, async {
+                    let r = stdin.write_all(&data).await;
+                    (r, stdin)
+                })
+                .await;
+                match written {
+                    Some((Ok(()), stdin)) => {
+                        guest.stdin = Some(stdin);
+                        Ok(())
+                    }
+                    Some((Err(_), _)) => Err(op_err(format!(
+                        "could not write to stdin: the guest has ended ({})",
+                        guest
+                            .end
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    ))),
+                    None => Err(op_err(format!(
+                        "timeout while writing stdin: {}",
+                        timeout_end
+                    ))),
+                }
+            }
+            Operation::Read { id, payload } => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let color = false;
+                let guest = self.guest.as_mut().expect("validated: read follows run");
+                let slot = match id {
+                    OutputStream::Stdout => 0,
+                    OutputStream::Stderr => 1,
+                };
+                let start = guest.cursors[slot];
+                let capture = guest.capture(*id).clone();
+                let got = drive(
+                    guest,
+                    deadline,
+                    &timeout_end,
+                    capture.read_range(start, start + payload.len()),
+                )
+                .await;
+                let Some(got) = got else {
+                    let so_far = capture.contents();
+                    return Err(op_err(format!(
+                        "timeout after {} ms waiting for {} bytes on {id}; it had {:?}",
+                        self.timeout.as_millis(),
+                        payload.len(),
+                        String::from_utf8_lossy(so_far.get(start..).unwrap_or_default())
+                    )));
+                };
+                guest.cursors[slot] = start + got.len();
+                match check::read(&id.to_string(), payload, &got, color) {
+                    None => Ok(()),
+                    Some(mut f) => {
+                        f.message = format!("operations[{index}] ({}): {}", op.kind(), f.message);
+                        if let Some(end) = &guest.end {
+                            f.message
+                                .push_str(&format!("\n(the guest had ended: {end})"));
+                        }
+                        Err(f)
+                    }
+                }
+            }
+            Operation::Wait(expected) => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let mut guest = self.guest.take().expect("validated: wait follows run");
+                if let Some(mut stdin) = guest.stdin.take() {
+                    // EOF for the guest; shutting down never blocks on a simplex pipe.
+                    let _ = stdin.shutdown().await;
+                }
+                let _ = drive(
+                    &mut guest,
+                    deadline,
+                    &timeout_end,
+                    std::future::pending::<()>(),
+                )
+                .await;
+                let end = guest
+                    .end
+                    .clone()
+                    .expect("drive returns once the guest ended");
+                obs.stdout = guest.stdout.contents();
+                obs.stderr = guest.stderr.contents();
+                obs.stdout_truncated = guest.stdout.truncated();
+                obs.stderr_truncated = guest.stderr.truncated();
+                obs.end = Some(end.clone());
+                let expected = match (&self.loaded.entry, expected) {
+                    // An invoked function's result is checked against `result`, not an exit code.
+                    (Entry::Invoke { .. }, ExitExpectation::Code(0))
+                        if matches!(end, GuestEnd::Returned(_)) =>
+                    {
+                        return Ok(());
+                    }
+                    (_, e) => e,
+                };
+                match check::exit(expected, &end) {
+                    None => Ok(()),
+                    Some(mut f) => {
+                        if self.spec.form == SpecForm::Operations {
+                            f.message = format!("operations[{index}] (wait): {}", f.message);
+                        }
+                        Err(f)
+                    }
+                }
+            }
+            other => Err(op_err(format!("`{}` is not supported", other.kind()))),
+        }
+    }
+
+    /// Builds the run's sandbox and store and starts the guest.
+    fn start(&mut self, run: &Run) -> Result<Guest, String> {
+        let preopens = self
+            .sandbox
+            .prepare(self.spec, run)
+            .map_err(|e| e.to_string())?;
+        let limits = &self.spec.limits;
+        let output = limits
+            .output_bytes
+            .unwrap_or(self.runtime.config.output_bytes);
+        let output = usize::try_from(output).unwrap_or(usize::MAX);
+        let stdout = Capture::new(output);
+        let stderr = Capture::new(output);
+        let ctx = RunContext {
+            spec: self.spec,
+            run,
+            program: &self.program,
+            preopens: &preopens,
+            stdout: stdout.clone(),
+            stderr: stderr.clone(),
+        };
+        let (stdin, writer) = if self.spec.form == SpecForm::Operations {
+            let (reader, writer) = tokio::io::simplex(STDIN_PIPE_BYTES);
+            (Stdin::Interactive(reader), Some(writer))
+        } else {
+            (Stdin::fixed(run).map_err(|e| e.to_string())?, None)
+        };
+        let wasi = ctx.builder(stdin).map_err(|e| e.to_string())?.build_p1();
+        let memory = limits
+            .memory_bytes
+            .unwrap_or(self.runtime.config.memory_bytes);
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(memory).unwrap_or(usize::MAX))
+            .table_elements(1 << 20)
+            .instances(100)
+            .tables(100)
+            .memories(100)
+            .trap_on_grow_failure(false)
+            .build();
+        let mut store = Store::new(
+            &self.loaded.engine,
+            GuestState {
+                wasi,
+                limits: store_limits,
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        if let Some(fuel) = limits.fuel {
+            store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        }
+        let deadline = self.deadline.into_std();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                Err(wasmtime::Error::new(TimedOut))
+            } else {
+                // Yield so the driver (same thread) can run operations and watch the clock.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let pre = self.loaded.pre.clone();
+        let entry = match &self.loaded.entry {
+            Entry::Start => None,
+            Entry::Invoke {
+                func,
+                args,
+                results,
+                initialize,
+            } => Some((func.clone(), args.clone(), *results, *initialize)),
+        };
+        let timeout_ms = self.timeout.as_millis();
+        let fuel = limits.fuel;
+        let future: GuestFuture = Box::pin(async move {
+            let result = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                match entry {
+                    None => {
+                        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+                        start.call_async(&mut store, ()).await?;
+                        Ok(GuestEnd::Exited(0))
+                    }
+                    Some((func, args, n, initialize)) => {
+                        if initialize {
+                            let init =
+                                instance.get_typed_func::<(), ()>(&mut store, "_initialize")?;
+                            init.call_async(&mut store, ()).await?;
+                        }
+                        let f = instance
+                            .get_func(&mut store, &func)
+                            .ok_or_else(|| wasmtime::format_err!("no function `{func}`"))?;
+                        let mut results = vec![Val::I32(0); n];
+                        f.call_async(&mut store, &args, &mut results).await?;
+                        Ok(GuestEnd::Returned(
+                            results.iter().filter_map(from_val).collect(),
+                        ))
+                    }
+                }
+            };
+            let r: wasmtime::Result<GuestEnd> = result.await;
+            r.unwrap_or_else(|e| classify(e, timeout_ms, fuel, memory))
+        });
+        Ok(Guest {
+            future,
+            end: None,
+            stdout,
+            stderr,
+            stdin: writer,
+            cursors: [0, 0],
+        })
+    }
+}
+
+/// Polls `step` and the guest together until `step` completes (or, for a pending
+/// step, until the guest ends). `None` = the test's deadline passed first; the
+/// guest is then stopped and ends with a timeout.
+async fn drive<T>(
+    guest: &mut Guest,
+    deadline: Instant,
+    timeout_end: &GuestEnd,
+    step: impl Future<Output = T>,
+) -> Option<T> {
+    let mut step = std::pin::pin!(step);
+    loop {
+        if guest.end.is_some() {
+            // The guest is gone: a step waiting on it resolves at once (closed
+            // streams end reads); a step still pending is over.
+            return std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(match step.as_mut().poll(cx) {
+                    std::task::Poll::Ready(r) => Some(r),
+                    std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+        }
+        tokio::select! {
+            biased;
+            end = &mut guest.future => guest.finish(end),
+            r = &mut step => return Some(r),
+            _ = tokio::time::sleep_until(deadline) => {
+                guest.finish(timeout_end.clone());
+                return None;
+            }
+        }
+    }
+}
+
+/// Turns an error that ended a guest into how it ended.
+fn classify(e: wasmtime::Error, timeout_ms: u128, fuel: Option<u64>, memory: u64) -> GuestEnd {
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return GuestEnd::Exited(exit.0);
+    }
+    let backtrace = e
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| bt.to_string())
+        .filter(|s| !s.trim().is_empty());
+    let message = if e.downcast_ref::<TimedOut>().is_some() {
+        format!(
+            "timeout: the test did not finish within {timeout_ms} ms (raise it with `timeout_ms` in the spec or --timeout)"
+        )
+    } else if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        match trap {
+            wasmtime::Trap::OutOfFuel => format!(
+                "fuel exhausted: the guest used up its fuel limit of {} (limits.fuel)",
+                fuel.unwrap_or(0)
+            ),
+            wasmtime::Trap::StackOverflow => format!("{trap} (stack overflow)"),
+            other => other.to_string(),
+        }
+    } else {
+        let text = format!("{e:#}");
+        if text.contains("exceeds memory limits") || text.contains("memory limit") {
+            format!("memory limit exceeded: {text} (limits.memory_bytes = {memory})")
+        } else {
+            text
+        }
+    };
+    GuestEnd::Trapped(Trap { message, backtrace })
+}

@@ -1,0 +1,462 @@
+//! The per-test sandbox: temporary copies of fixture directories, and the WASI
+//! context built from the spec alone (args, env, stdio, preopens, clocks, random).
+//!
+//! Nothing of the host leaks in: no environment variable, no host directory but
+//! the temporary copies, no network, no host stdio. Fixtures are copied without
+//! their `*.cleanup` entries and without following symlinks, so the originals are
+//! never changed; the copies are removed when the [`Sandbox`] is dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder};
+
+use crate::spec::{ClockSpec, DirMount, Run, Spec, StdinSource};
+use crate::stdio::Capture;
+
+/// Why a sandbox could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot create a temporary directory for the test: {0}")]
+    TempDir(#[source] std::io::Error),
+    #[error("cannot copy fixture {}: {message}", fixture.display())]
+    Copy { fixture: PathBuf, message: String },
+    #[error("cannot read stdin file {}: {source}", file.display())]
+    Stdin {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot preopen {guest}: {message}")]
+    Preopen { guest: String, message: String },
+}
+
+/// A directory the guest sees.
+#[derive(Debug, Clone)]
+pub struct Preopen {
+    /// The guest's name for it (`/` for `root`).
+    pub guest: String,
+    /// The temporary copy on the host.
+    pub host: PathBuf,
+    /// The fixture it was copied from.
+    pub fixture: PathBuf,
+    pub readonly: bool,
+}
+
+/// A test's temporary directories. Dropping it removes them.
+#[derive(Debug)]
+pub struct Sandbox {
+    tmp: tempfile::TempDir,
+    /// Fixture → its copy; a fixture used by several runs of a test is copied once.
+    copies: Vec<(PathBuf, PathBuf)>,
+    /// The preopens of the latest run.
+    preopens: Vec<Preopen>,
+}
+
+impl Sandbox {
+    /// Creates the test's private temporary directory.
+    pub fn new() -> Result<Sandbox, SandboxError> {
+        let tmp = tempfile::Builder::new()
+            .prefix("wasi-conform-")
+            .tempdir()
+            .map_err(SandboxError::TempDir)?;
+        Ok(Sandbox {
+            tmp,
+            copies: Vec::new(),
+            preopens: Vec::new(),
+        })
+    }
+
+    /// The temporary directory holding this test's copies.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The copy of `fixture`, made on first use.
+    fn copy_of(&mut self, fixture: &Path) -> Result<PathBuf, SandboxError> {
+        if let Some((_, copy)) = self.copies.iter().find(|(f, _)| f == fixture) {
+            return Ok(copy.clone());
+        }
+        let name = fixture
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "fixture".into());
+        let copy = self
+            .tmp
+            .path()
+            .join(format!("{}-{name}", self.copies.len()));
+        copy_tree(fixture, &copy).map_err(|e| SandboxError::Copy {
+            fixture: fixture.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        self.copies.push((fixture.to_path_buf(), copy.clone()));
+        Ok(copy)
+    }
+
+    /// Prepares the preopens of one run: its `root` as `/`, then the spec's `dirs`.
+    pub fn prepare(&mut self, spec: &Spec, run: &Run) -> Result<Vec<Preopen>, SandboxError> {
+        let mut mounts: Vec<DirMount> = Vec::new();
+        if let Some(root) = &run.root {
+            mounts.push(DirMount {
+                host: root.clone(),
+                guest: "/".into(),
+                readonly: false,
+            });
+        }
+        mounts.extend(spec.dirs.iter().cloned());
+        let mut preopens = Vec::new();
+        for m in mounts {
+            let host = self.copy_of(&m.host)?;
+            preopens.push(Preopen {
+                guest: m.guest,
+                host,
+                fixture: m.host,
+                readonly: m.readonly,
+            });
+        }
+        self.preopens = preopens.clone();
+        Ok(preopens)
+    }
+
+    /// The host path of a guest path, through the latest run's preopens (longest
+    /// matching guest prefix). `None` if no preopen holds it or it climbs out.
+    pub fn resolve(&self, guest_path: &str) -> Option<PathBuf> {
+        let want = components(guest_path);
+        let mut best: Option<(&Preopen, usize)> = None;
+        for p in &self.preopens {
+            let have = components(&p.guest);
+            if want.len() >= have.len()
+                && want[..have.len()] == have[..]
+                && best.is_none_or(|(_, n)| have.len() > n)
+            {
+                best = Some((p, have.len()));
+            }
+        }
+        let (preopen, n) = best?;
+        let mut path = preopen.host.clone();
+        for part in &want[n..] {
+            if *part == ".." {
+                return None;
+            }
+            path.push(part);
+        }
+        Some(path)
+    }
+
+    /// Replaces this sandbox's temporary paths in a message by the fixtures they copy,
+    /// so messages and golden files never show machine-specific paths.
+    pub fn redact(&self, message: &str) -> String {
+        let mut out = message.to_string();
+        for (fixture, copy) in &self.copies {
+            out = out.replace(&copy.display().to_string(), &fixture.display().to_string());
+        }
+        out.replace(&self.tmp.path().display().to_string(), "<sandbox>")
+    }
+}
+
+fn components(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect()
+}
+
+/// Copies a fixture tree: directories and files, symlinks as symlinks (never
+/// followed), `*.cleanup` entries left out.
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    let walker = walkdir::WalkDir::new(from)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| !e.file_name().to_string_lossy().ends_with(".cleanup"));
+    for entry in walker {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .map_err(std::io::Error::other)?;
+        let dest = to.join(rel);
+        let ft = entry.file_type();
+        if ft.is_symlink() {
+            let target = std::fs::read_link(entry.path())?;
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(&target, &dest)?;
+            #[cfg(not(unix))]
+            return Err(std::io::Error::other(format!(
+                "symlink {} cannot be copied on this platform",
+                entry.path().display()
+            )));
+        } else if ft.is_dir() {
+            std::fs::create_dir_all(&dest)?;
+        } else if ft.is_file() {
+            std::fs::copy(entry.path(), &dest)?;
+        }
+        // Sockets, fifos and devices are not copied: a fixture is plain files.
+    }
+    Ok(())
+}
+
+/// Everything a WASI context is made of for one run.
+pub struct RunContext<'a> {
+    pub spec: &'a Spec,
+    pub run: &'a Run,
+    /// argv[0]: the module's file name.
+    pub program: &'a str,
+    pub preopens: &'a [Preopen],
+    pub stdout: Capture,
+    pub stderr: Capture,
+}
+
+/// The guest's stdin: fixed bytes, or a pipe the harness writes to while it runs.
+pub enum Stdin {
+    Bytes(Vec<u8>),
+    Interactive(tokio::io::ReadHalf<tokio::io::SimplexStream>),
+}
+
+impl Stdin {
+    /// The stdin of a run: the spec's `stdin` text or file, else empty.
+    pub fn fixed(run: &Run) -> Result<Stdin, SandboxError> {
+        Ok(Stdin::Bytes(match &run.stdin {
+            None => Vec::new(),
+            Some(StdinSource::Text(t)) => t.clone().into_bytes(),
+            Some(StdinSource::File(f)) => {
+                std::fs::read(f).map_err(|source| SandboxError::Stdin {
+                    file: f.clone(),
+                    source,
+                })?
+            }
+        }))
+    }
+}
+
+impl RunContext<'_> {
+    /// Builds the WASI builder: exactly the declared env and args, the given stdio,
+    /// the preopens, and the spec's clocks and random source.
+    pub fn builder(&self, stdin: Stdin) -> Result<WasiCtxBuilder, SandboxError> {
+        let mut b = WasiCtxBuilder::new();
+        b.arg(self.program);
+        b.args(&self.run.args);
+        b.envs(&self.run.env);
+        match stdin {
+            Stdin::Bytes(bytes) => {
+                b.stdin(MemoryInputPipe::new(bytes));
+            }
+            Stdin::Interactive(reader) => {
+                b.stdin(wasmtime_wasi::cli::AsyncStdinStream::new(reader));
+            }
+        }
+        b.stdout(self.stdout.clone());
+        b.stderr(self.stderr.clone());
+        for p in self.preopens {
+            let perms = if p.readonly {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            b.preopened_dir(&p.host, &p.guest, perms)
+                .map_err(|e| SandboxError::Preopen {
+                    guest: p.guest.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        if let Some(clock) = self.spec.clock {
+            b.wall_clock(FixedWallClock::new(clock));
+            b.monotonic_clock(FixedMonotonicClock::new(clock));
+        }
+        if let Some(seed) = self.spec.random_seed {
+            let rng = SeededRng::new(seed);
+            b.secure_random(rng.clone());
+            b.insecure_random(rng);
+            b.insecure_random_seed(u128::from(seed));
+        }
+        Ok(b)
+    }
+}
+
+/// A wall clock that starts at a fixed time and advances `step_ns` per reading.
+#[derive(Debug)]
+pub struct FixedWallClock {
+    start_ns: u128,
+    step_ns: u64,
+    readings: AtomicU64,
+}
+
+impl FixedWallClock {
+    pub fn new(spec: ClockSpec) -> Self {
+        FixedWallClock {
+            start_ns: spec.wall_ns,
+            step_ns: spec.step_ns,
+            readings: AtomicU64::new(0),
+        }
+    }
+}
+
+impl HostWallClock for FixedWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(self.step_ns.max(1))
+    }
+    fn now(&self) -> Duration {
+        let n = self.readings.fetch_add(1, Ordering::Relaxed);
+        let ns = self.start_ns + u128::from(n) * u128::from(self.step_ns);
+        Duration::new(
+            u64::try_from(ns / 1_000_000_000).unwrap_or(u64::MAX),
+            (ns % 1_000_000_000) as u32,
+        )
+    }
+}
+
+/// A monotonic clock that starts at 0 and advances `step_ns` per reading.
+#[derive(Debug)]
+pub struct FixedMonotonicClock {
+    step_ns: u64,
+    readings: AtomicU64,
+}
+
+impl FixedMonotonicClock {
+    pub fn new(spec: ClockSpec) -> Self {
+        FixedMonotonicClock {
+            step_ns: spec.step_ns,
+            readings: AtomicU64::new(0),
+        }
+    }
+}
+
+impl HostMonotonicClock for FixedMonotonicClock {
+    fn resolution(&self) -> u64 {
+        self.step_ns.max(1)
+    }
+    fn now(&self) -> u64 {
+        self.readings
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_mul(self.step_ns)
+    }
+}
+
+/// A deterministic generator (SplitMix64) shared by the secure and insecure random
+/// sources: the same seed gives the same bytes on every run and machine.
+#[derive(Debug, Clone)]
+pub struct SeededRng(Arc<Mutex<u64>>);
+
+impl SeededRng {
+    pub fn new(seed: u64) -> Self {
+        SeededRng(Arc::new(Mutex::new(seed)))
+    }
+
+    fn next(&self) -> u64 {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl rand_core::TryRng for SeededRng {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.next() >> 32) as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.next())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::TryRng;
+    use std::fs;
+
+    #[test]
+    fn copy_skips_cleanup_and_keeps_symlinks() {
+        let src = tempfile::tempdir().unwrap();
+        fs::create_dir(src.path().join("d")).unwrap();
+        fs::write(src.path().join("d/f.txt"), "x").unwrap();
+        fs::write(src.path().join("old.cleanup"), "x").unwrap();
+        fs::create_dir(src.path().join("dir.cleanup")).unwrap();
+        fs::write(src.path().join("dir.cleanup/inner"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", src.path().join("link")).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let to = dst.path().join("copy");
+        copy_tree(src.path(), &to).unwrap();
+        assert_eq!(fs::read_to_string(to.join("d/f.txt")).unwrap(), "x");
+        assert!(!to.join("old.cleanup").exists());
+        assert!(!to.join("dir.cleanup").exists());
+        let meta = fs::symlink_metadata(to.join("link")).unwrap();
+        assert!(meta.file_type().is_symlink());
+        assert_eq!(
+            fs::read_link(to.join("link")).unwrap(),
+            PathBuf::from("/etc/passwd")
+        );
+    }
+
+    #[test]
+    fn resolve_uses_longest_prefix_and_refuses_climbing() {
+        let mut sb = Sandbox::new().unwrap();
+        let tmp = sb.path().to_path_buf();
+        sb.preopens = vec![
+            Preopen {
+                guest: "/".into(),
+                host: tmp.join("root"),
+                fixture: "r".into(),
+                readonly: false,
+            },
+            Preopen {
+                guest: "/data".into(),
+                host: tmp.join("data"),
+                fixture: "d".into(),
+                readonly: true,
+            },
+        ];
+        assert_eq!(sb.resolve("/a/b.txt"), Some(tmp.join("root/a/b.txt")));
+        assert_eq!(sb.resolve("/data/x"), Some(tmp.join("data/x")));
+        assert_eq!(sb.resolve("/../etc/passwd"), None);
+        let msg = format!("failed at {}", tmp.join("data/x").display());
+        assert_eq!(sb.redact(&msg), "failed at <sandbox>/data/x");
+    }
+
+    #[test]
+    fn sandbox_dir_is_removed_on_drop() {
+        let sb = Sandbox::new().unwrap();
+        let p = sb.path().to_path_buf();
+        assert!(p.is_dir());
+        drop(sb);
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn fixed_clocks_step_per_reading() {
+        let spec = ClockSpec {
+            wall_ns: 5_000_000_000,
+            step_ns: 10,
+        };
+        let w = FixedWallClock::new(spec);
+        assert_eq!(w.now(), Duration::new(5, 0));
+        assert_eq!(w.now(), Duration::new(5, 10));
+        let m = FixedMonotonicClock::new(spec);
+        assert_eq!((m.now(), m.now(), m.now()), (0, 10, 20));
+    }
+
+    #[test]
+    fn seeded_rng_is_deterministic_and_seed_dependent() {
+        let bytes = |seed| {
+            let mut r = SeededRng::new(seed);
+            let mut b = [0u8; 20];
+            r.try_fill_bytes(&mut b).unwrap();
+            b
+        };
+        assert_eq!(bytes(1), bytes(1));
+        assert_ne!(bytes(1), bytes(2));
+    }
+}

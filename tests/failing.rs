@@ -1,0 +1,56 @@
+//! Specs that are meant to fail: every test under `tests/failing-suites/` must fail,
+//! and its failure message must contain each line of its `NAME.expect` file. This
+//! proves the harness catches failures (and says why), not only that it passes passes.
+
+use std::sync::Arc;
+
+use libtest_mimic::{Failed, Trial};
+use wasi_conform::{Harness, HarnessOptions, discover};
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let suites =
+        discover::discover(&["tests/failing-suites".into()]).expect("tests/failing-suites exists");
+    let harness = Arc::new(
+        Harness::new(HarnessOptions {
+            runtime: wasi_conform::run::RuntimeConfig {
+                timeout: std::time::Duration::from_secs(5),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("engine"),
+    );
+    let mut trials = Vec::new();
+    for suite in &suites {
+        let suite = Arc::new(suite.clone());
+        for test in &suite.tests {
+            let (harness, suite, test) = (harness.clone(), suite.clone(), test.clone());
+            trials.push(Trial::test(suite.test_name(&test), move || {
+                let expect_file = test.module.with_extension("expect");
+                let expected = std::fs::read_to_string(&expect_file)
+                    .map_err(|e| Failed::from(format!("{}: {e}", expect_file.display())))?;
+                let outcome = harness.run_test(&suite, &test);
+                if outcome.passed() {
+                    return Err("this test must fail, but it passed".into());
+                }
+                let message = outcome.message();
+                let missing: Vec<&str> = expected
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !message.contains(l))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the failure message lacks {missing:?} (from {})\n--- message ---\n{message}",
+                        expect_file.display()
+                    )
+                    .into())
+                }
+            }));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
