@@ -436,10 +436,8 @@ fn visible_lines(bytes: &[u8]) -> Vec<String> {
     }
     let text = String::from_utf8_lossy(bytes);
     let mut lines: Vec<String> = text.split_inclusive('\n').map(visible).collect();
-    if !text.ends_with('\n') {
-        if let Some(last) = lines.last_mut() {
-            last.push_str("⟨no newline at end⟩");
-        }
+    if let Some(last) = lines.last_mut().filter(|_| !text.ends_with('\n')) {
+        last.push_str("⟨no newline at end⟩");
     }
     lines
 }

@@ -224,12 +224,11 @@ impl Harness {
                     failures.push(f);
                 }
             }
-            if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end) {
-                if let Some(expected) = &invoke.result {
-                    if let Some(f) = check::values(expected, values) {
-                        failures.push(f);
-                    }
-                }
+            let expected = spec.invoke.as_ref().and_then(|i| i.result.as_ref());
+            if let (Some(expected), Some(GuestEnd::Returned(values))) = (expected, &obs.end)
+                && let Some(f) = check::values(expected, values)
+            {
+                failures.push(f);
             }
         }
         // Show what the guest printed when that helps explain a failure.

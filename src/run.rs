@@ -419,14 +419,14 @@ fn invoke_entry(module: &Module, invoke: &Invoke) -> Result<Entry, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let results = ty.results().len();
-    if let Some(expected) = &invoke.result {
-        if expected.len() != results {
-            return Err(format!(
-                "key `result`: `{}` returns {results} value(s), the spec expects {}",
-                invoke.func,
-                expected.len()
-            ));
-        }
+    if let Some(expected) = &invoke.result
+        && expected.len() != results
+    {
+        return Err(format!(
+            "key `result`: `{}` returns {results} value(s), the spec expects {}",
+            invoke.func,
+            expected.len()
+        ));
     }
     let initialize = matches!(module.get_export("_initialize"), Some(ExternType::Func(_)));
     Ok(Entry::Invoke {

@@ -489,10 +489,10 @@ impl Parser<'_> {
             .collect();
         let message = if all.contains(&key) {
             match form {
-                SpecForm::Operations => format!(
-                    "not allowed in an operation spec (it belongs to the legacy form); \
-                     use `write` for stdin and a `wait` operation's `trap`"
-                ),
+                SpecForm::Operations => "not allowed in an operation spec (it belongs to the \
+                                          legacy form); use `write` for stdin and a `wait` \
+                                          operation's `trap`"
+                    .to_string(),
                 _ => "not allowed here".to_string(),
             }
         } else {
@@ -1163,15 +1163,13 @@ impl Parser<'_> {
                             }
                             connections.push(id);
                         }
-                        Operation::Send { id, .. } | Operation::Recv { id, .. } => {
-                            if !connections.contains(&id.as_str()) {
-                                return Err(self.err(
-                                    format!("{key}.id"),
-                                    format!(
-                                        "no connection `{id}`: add a `connect` with this id first"
-                                    ),
-                                ));
-                            }
+                        Operation::Send { id, .. } | Operation::Recv { id, .. }
+                            if !connections.contains(&id.as_str()) =>
+                        {
+                            return Err(self.err(
+                                format!("{key}.id"),
+                                format!("no connection `{id}`: add a `connect` with this id first"),
+                            ));
                         }
                         _ => {}
                     }
