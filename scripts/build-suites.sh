@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Build the C test programs of wasi-conform's own test suites.
+#
+# Compiles every suites/**/*.c and tests/failing-suites/**/*.c into a .wasm
+# file beside it (NAME.c -> NAME.wasm). The .wasm files are committed, so this
+# only needs to run after a .c (or a header it includes) changes.
+#
+# Needs (Debian/Ubuntu):
+#   apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+# Override the compiler with CC=..., e.g. CC=/opt/wasi-sdk/bin/clang.
+#
+# Flags: -O2; the wasm `name` section is kept so that trap backtraces show
+# function names (no -s / --strip-all). DWARF that the system's wasi-libc
+# objects carry is dropped (--strip-debug): it is five times the size of the
+# code and the test programs themselves are not built with -g.
+#
+# Idempotent: a .wasm is rebuilt only when it is missing or older than its .c
+# or any header in the same directory; --force rebuilds everything.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+CC="${CC:-clang-19}"
+CFLAGS=(--target=wasm32-wasi -O2 -Wall -Wextra -Wno-unused-parameter -Wl,--strip-debug)
+
+force=0
+if [[ "${1:-}" == "--force" ]]; then
+    force=1
+elif [[ $# -gt 0 ]]; then
+    echo "usage: $0 [--force]" >&2
+    exit 2
+fi
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+    echo "error: $CC not found; install it with:" >&2
+    echo "  apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32" >&2
+    exit 1
+fi
+
+built=0
+uptodate=0
+while IFS= read -r -d '' src; do
+    out="${src%.c}.wasm"
+    dir="$(dirname "$src")"
+    stale=$force
+    if [[ ! -f "$out" || "$src" -nt "$out" ]]; then
+        stale=1
+    else
+        for h in "$dir"/*.h; do
+            if [[ -f "$h" && "$h" -nt "$out" ]]; then
+                stale=1
+            fi
+        done
+    fi
+    if [[ $stale -eq 1 ]]; then
+        echo "build  $out"
+        "$CC" "${CFLAGS[@]}" -o "$out" "$src"
+        built=$((built + 1))
+    else
+        echo "ok     $out"
+        uptodate=$((uptodate + 1))
+    fi
+done < <(find suites tests/failing-suites -name '*.dir' -prune -o -name '*.c' -type f -print0 2>/dev/null | sort -z)
+
+echo "built $built, up to date $uptodate"

@@ -1,0 +1,1 @@
+#include "print-env.h"

@@ -1,0 +1,3 @@
+// Returns 0 from main. This test has no spec: the default spec expects
+// exit code 0.
+int main(void) { return 0; }

@@ -1,0 +1,4 @@
+;; A function with no parameters.
+(module
+  (func (export "answer") (result i32)
+    (i32.const 42)))

@@ -1,0 +1,1 @@
+#include "stdin-stats.h"

