@@ -311,8 +311,9 @@ pub fn file(
     Some(Failure::new(FailureKind::File, msg))
 }
 
-/// Compares an invoked function's results with `result`.
-pub fn values(expected: &[Value], actual: &[WasmValue]) -> Option<Failure> {
+/// Compares an invoked function's results with `result`; `call` names the call,
+/// e.g. `add(2, 3)`.
+pub fn values(call: &str, expected: &[Value], actual: &[WasmValue]) -> Option<Failure> {
     let mismatch = expected.len() != actual.len()
         || expected
             .iter()
@@ -322,7 +323,7 @@ pub fn values(expected: &[Value], actual: &[WasmValue]) -> Option<Failure> {
         Failure::new(
             FailureKind::Result,
             format!(
-                "result: expected [{}], got [{}]",
+                "result of {call}: expected [{}], got [{}]",
                 expected
                     .iter()
                     .map(Value::to_string)
@@ -565,20 +566,31 @@ mod tests {
                 .contains("a directory")
         );
         let j = |s: &str| serde_json::from_str::<Value>(s).unwrap();
-        assert_eq!(values(&[j("3")], &[WasmValue::I32(3)]), None);
-        assert_eq!(values(&[j("\"-1\"")], &[WasmValue::I64(-1)]), None);
+        assert_eq!(values("f()", &[j("3")], &[WasmValue::I32(3)]), None);
+        assert_eq!(values("f()", &[j("\"-1\"")], &[WasmValue::I64(-1)]), None);
         assert_eq!(
-            values(&[j("\"18446744073709551615\"")], &[WasmValue::I64(-1)]),
+            values(
+                "f()",
+                &[j("\"18446744073709551615\"")],
+                &[WasmValue::I64(-1)]
+            ),
             None
         );
-        assert_eq!(values(&[j("\"nan\"")], &[WasmValue::F32(f32::NAN)]), None);
         assert_eq!(
-            values(&[j("\"-inf\"")], &[WasmValue::F64(f64::NEG_INFINITY)]),
+            values("f()", &[j("\"nan\"")], &[WasmValue::F32(f32::NAN)]),
             None
         );
-        assert_eq!(values(&[j("1.5")], &[WasmValue::F64(1.5)]), None);
-        let f = values(&[j("4")], &[WasmValue::I32(3)]).unwrap();
-        assert_eq!(f.message, "result: expected [4], got [3 (i32)]");
-        assert!(values(&[], &[WasmValue::I32(3)]).is_some());
+        assert_eq!(
+            values(
+                "f()",
+                &[j("\"-inf\"")],
+                &[WasmValue::F64(f64::NEG_INFINITY)]
+            ),
+            None
+        );
+        assert_eq!(values("f()", &[j("1.5")], &[WasmValue::F64(1.5)]), None);
+        let f = values("f()", &[j("4")], &[WasmValue::I32(3)]).unwrap();
+        assert_eq!(f.message, "result of f(): expected [4], got [3 (i32)]");
+        assert!(values("f()", &[], &[WasmValue::I32(3)]).is_some());
     }
 }

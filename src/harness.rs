@@ -224,9 +224,9 @@ impl Harness {
                     failures.push(f);
                 }
             }
-            let expected = spec.invoke.as_ref().and_then(|i| i.result.as_ref());
-            if let (Some(expected), Some(GuestEnd::Returned(values))) = (expected, &obs.end)
-                && let Some(f) = check::values(expected, values)
+            if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end)
+                && let Some(expected) = &invoke.result
+                && let Some(f) = check::values(&invoke.call(), expected, values)
             {
                 failures.push(f);
             }

