@@ -20,6 +20,9 @@ use crate::discover::{Suite, TestCase};
 use crate::run::{Observation, Runtime, RuntimeConfig};
 use crate::spec::{Spec, StreamMatcher};
 
+/// Threads a test's filesystem calls may use at once (tokio's blocking pool).
+const MAX_BLOCKING_THREADS: usize = 4;
+
 /// How the harness runs tests.
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
@@ -51,9 +54,28 @@ pub struct TestOutcome {
     pub duration: Duration,
     /// How the last run ended, if it ran.
     pub end: Option<GuestEnd>,
+    /// The last run's stdout and stderr (as far as the output limit kept them).
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Whether output past the limit was dropped from stdout / stderr.
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
 }
 
 impl TestOutcome {
+    fn empty() -> TestOutcome {
+        TestOutcome {
+            failures: Vec::new(),
+            not_reached: Vec::new(),
+            duration: Duration::ZERO,
+            end: None,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
@@ -133,9 +155,7 @@ impl Harness {
                     FailureKind::Setup,
                     format!("internal error in wasi-conform while running this test (a bug; please report it): {what}"),
                 )],
-                not_reached: Vec::new(),
-                duration: Duration::ZERO,
-                end: None,
+                ..TestOutcome::empty()
             }
         });
         outcome.duration = start.elapsed();
@@ -145,9 +165,7 @@ impl Harness {
     fn run_test_inner(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
         let fail = |kind, message: String| TestOutcome {
             failures: vec![Failure::new(kind, message)],
-            not_reached: Vec::new(),
-            duration: Duration::ZERO,
-            end: None,
+            ..TestOutcome::empty()
         };
         if let Some(problem) = &test.problem {
             return fail(FailureKind::Spec, problem.clone());
@@ -164,6 +182,7 @@ impl Harness {
         };
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
             .build()
         {
             Ok(rt) => rt,
@@ -248,6 +267,10 @@ impl Harness {
             not_reached: obs.not_reached,
             duration: Duration::ZERO,
             end: obs.end,
+            stdout: obs.stdout,
+            stderr: obs.stderr,
+            stdout_truncated: obs.stdout_truncated,
+            stderr_truncated: obs.stderr_truncated,
         }
     }
 

@@ -28,5 +28,6 @@ pub mod run;
 pub mod sandbox;
 pub mod spec;
 pub mod stdio;
+pub mod watchdog;
 
 pub use harness::{Harness, HarnessError, HarnessOptions, TestOutcome, TestRecord};

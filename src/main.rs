@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use wasi_conform::discover;
 use wasi_conform::report::Report;
 use wasi_conform::run::{
-    DEFAULT_MEMORY_BYTES, DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT, RuntimeConfig,
+    DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_OPEN_FILES, DEFAULT_OUTPUT_BYTES,
+    DEFAULT_TIMEOUT, RuntimeConfig,
 };
 use wasi_conform::{Harness, HarnessOptions};
 
@@ -56,6 +57,12 @@ struct RunArgs {
     /// Cap on each captured output stream, where a spec sets no `limits.output_bytes`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_OUTPUT_BYTES)]
     output_bytes: u64,
+    /// Cap on files a guest holds open at once, where a spec sets no `limits.open_files`.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_OPEN_FILES)]
+    open_files: u64,
+    /// Cap on the growth of a test's preopened directories, where a spec sets no `limits.disk_bytes`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_DISK_BYTES)]
+    disk_bytes: u64,
     /// Number of tests run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -123,6 +130,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             timeout: Duration::from_millis(args.timeout),
             memory_bytes: args.memory_bytes,
             output_bytes: args.output_bytes,
+            open_files: args.open_files,
+            disk_bytes: args.disk_bytes,
         },
         color,
         expected_dir: Some(args.expected.clone()),

@@ -28,6 +28,7 @@ use crate::module::{ModuleInfo, ModuleKind};
 use crate::sandbox::{RunContext, Sandbox, Stdin};
 use crate::spec::{ExitExpectation, Invoke, Operation, OutputStream, Run, Spec, SpecForm};
 use crate::stdio::Capture;
+use crate::watchdog::{LimitHit, Watchdog};
 
 /// Default wall-clock limit of a test (compilation excluded): 10 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +36,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MEMORY_BYTES: u64 = 256 << 20;
 /// Default cap on each captured output stream: 16 MiB.
 pub const DEFAULT_OUTPUT_BYTES: u64 = 16 << 20;
+/// Default cap on files a guest holds open at once: 1024.
+pub const DEFAULT_OPEN_FILES: u64 = 1024;
+/// Default cap on the growth of a test's preopened directories: 1 GiB.
+pub const DEFAULT_DISK_BYTES: u64 = 1 << 30;
 /// How often the epoch advances; a spinning guest is stopped within this of its deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes that `write` can queue on the guest's stdin before the guest reads them.
@@ -46,6 +51,8 @@ pub struct RuntimeConfig {
     pub timeout: Duration,
     pub memory_bytes: u64,
     pub output_bytes: u64,
+    pub open_files: u64,
+    pub disk_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -54,6 +61,8 @@ impl Default for RuntimeConfig {
             timeout: DEFAULT_TIMEOUT,
             memory_bytes: DEFAULT_MEMORY_BYTES,
             output_bytes: DEFAULT_OUTPUT_BYTES,
+            open_files: DEFAULT_OPEN_FILES,
+            disk_bytes: DEFAULT_DISK_BYTES,
         }
     }
 }
@@ -734,10 +743,17 @@ impl Driver<'_> {
             store.set_fuel(fuel).map_err(|e| e.to_string())?;
         }
         let deadline = self.deadline.into_std();
+        let mut watchdog = Watchdog::new(
+            self.sandbox.path(),
+            limits.open_files.unwrap_or(self.runtime.config.open_files),
+            limits.disk_bytes.unwrap_or(self.runtime.config.disk_bytes),
+        );
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if std::time::Instant::now() >= deadline {
                 Err(wasmtime::Error::new(TimedOut))
+            } else if let Err(hit) = watchdog.check() {
+                Err(wasmtime::Error::new(hit))
             } else {
                 // Yield so the driver (same thread) can run operations and watch the clock.
                 Ok(UpdateDeadline::Yield(1))
@@ -842,6 +858,8 @@ fn classify(e: wasmtime::Error, timeout_ms: u128, fuel: Option<u64>, memory: u64
         format!(
             "timeout: the test did not finish within {timeout_ms} ms (raise it with `timeout_ms` in the spec or --timeout)"
         )
+    } else if let Some(hit) = e.downcast_ref::<LimitHit>() {
+        hit.to_string()
     } else if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         match trap {
             wasmtime::Trap::OutOfFuel => format!(

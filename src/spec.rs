@@ -251,6 +251,10 @@ pub const DEFAULT_CLOCK_STEP_NS: u64 = 1_000_000;
 pub struct Limits {
     pub memory_bytes: Option<u64>,
     pub output_bytes: Option<u64>,
+    /// Files the guest may hold open at once (a wasi-conform addition).
+    pub open_files: Option<u64>,
+    /// Bytes the guest's preopened directories may grow to (a wasi-conform addition).
+    pub disk_bytes: Option<u64>,
     pub fuel: Option<u64>,
 }
 
@@ -874,15 +878,27 @@ impl Parser<'_> {
         let Value::Object(map) = value else {
             return Err(self.wrong_type(
                 "limits",
-                "{\"memory_bytes\", \"output_bytes\", \"fuel\"}",
+                "{\"memory_bytes\", \"output_bytes\", \"fuel\", \"open_files\", \"disk_bytes\"}",
                 value,
             ));
         };
-        self.check_keys(map, "limits", &["memory_bytes", "output_bytes", "fuel"])?;
+        self.check_keys(
+            map,
+            "limits",
+            &[
+                "memory_bytes",
+                "output_bytes",
+                "fuel",
+                "open_files",
+                "disk_bytes",
+            ],
+        )?;
         Ok(Limits {
             memory_bytes: self.opt_u64(map, "memory_bytes", "limits.memory_bytes")?,
             output_bytes: self.opt_u64(map, "output_bytes", "limits.output_bytes")?,
             fuel: self.opt_u64(map, "fuel", "limits.fuel")?,
+            open_files: self.opt_u64(map, "open_files", "limits.open_files")?,
+            disk_bytes: self.opt_u64(map, "disk_bytes", "limits.disk_bytes")?,
         })
     }
 

@@ -2,6 +2,7 @@
 //! named `SUITE_PATH::NAME` (filters, `--exact`, `--list`, `--ignored` work, and so
 //! does `cargo nextest run`).
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use wasi_conform::{Harness, HarnessOptions, discover};
@@ -15,7 +16,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let harness = match Harness::new(HarnessOptions::default()) {
+    let options = HarnessOptions {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ..HarnessOptions::default()
+    };
+    let harness = match Harness::new(options) {
         Ok(h) => Arc::new(h),
         Err(e) => {
             eprintln!("error: {e}");
