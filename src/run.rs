@@ -9,8 +9,8 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -40,6 +40,8 @@ pub const DEFAULT_OUTPUT_BYTES: u64 = 16 << 20;
 pub const DEFAULT_OPEN_FILES: u64 = 1024;
 /// Default cap on the growth of a test's preopened directories: 1 GiB.
 pub const DEFAULT_DISK_BYTES: u64 = 1 << 30;
+/// How often the watched limits are measured while the guest waits in a host call.
+const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// How often the epoch advances; a spinning guest is stopped within this of its deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes that `write` can queue on the guest's stdin before the guest reads them.
@@ -85,6 +87,8 @@ pub struct Observation {
     pub files: Vec<(String, FileState)>,
     /// The operations that a failure kept from running.
     pub not_reached: Vec<String>,
+    /// Sandbox paths and what to show instead (for golden files and messages).
+    pub redactions: Vec<(String, String)>,
 }
 
 /// The store data of one run.
@@ -254,6 +258,7 @@ impl Runtime {
         for f in &mut obs.failures {
             f.message = sandbox.redact(&f.message);
         }
+        obs.redactions = sandbox.redactions();
         obs
     }
 
@@ -502,6 +507,12 @@ struct Guest {
     stdin: Option<tokio::io::WriteHalf<tokio::io::SimplexStream>>,
     /// How far `read` has consumed stdout and stderr.
     cursors: [usize; 2],
+    /// Shared with the epoch callback; also consulted while the guest waits in a host call.
+    watchdog: Arc<Mutex<Watchdog>>,
+}
+
+fn lock(w: &Mutex<Watchdog>) -> std::sync::MutexGuard<'_, Watchdog> {
+    w.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Guest {
@@ -591,8 +602,8 @@ impl Driver<'_> {
                             .unwrap_or_default()
                     ))),
                     None => Err(op_err(format!(
-                        "timeout while writing stdin: {}",
-                        timeout_end
+                        "the guest was stopped while stdin was being written: {}",
+                        stopped(guest)
                     ))),
                 }
             }
@@ -617,10 +628,10 @@ impl Driver<'_> {
                 let Some(got) = got else {
                     let so_far = capture.contents();
                     return Err(op_err(format!(
-                        "timeout after {} ms waiting for {} bytes on {id}; it had {:?}",
-                        self.timeout.as_millis(),
+                        "the guest was stopped while {} bytes were awaited on {id} (it had sent {:?}): {}",
                         payload.len(),
-                        String::from_utf8_lossy(so_far.get(start..).unwrap_or_default())
+                        String::from_utf8_lossy(so_far.get(start..).unwrap_or_default()),
+                        stopped(guest)
                     )));
                 };
                 guest.cursors[slot] = start + got.len();
@@ -743,16 +754,17 @@ impl Driver<'_> {
             store.set_fuel(fuel).map_err(|e| e.to_string())?;
         }
         let deadline = self.deadline.into_std();
-        let mut watchdog = Watchdog::new(
+        let watchdog = Arc::new(Mutex::new(Watchdog::new(
             self.sandbox.path(),
             limits.open_files.unwrap_or(self.runtime.config.open_files),
             limits.disk_bytes.unwrap_or(self.runtime.config.disk_bytes),
-        );
+        )));
+        let tick_watchdog = Arc::clone(&watchdog);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if std::time::Instant::now() >= deadline {
                 Err(wasmtime::Error::new(TimedOut))
-            } else if let Err(hit) = watchdog.check() {
+            } else if let Err(hit) = lock(&tick_watchdog).check() {
                 Err(wasmtime::Error::new(hit))
             } else {
                 // Yield so the driver (same thread) can run operations and watch the clock.
@@ -807,13 +819,14 @@ impl Driver<'_> {
             stderr,
             stdin: writer,
             cursors: [0, 0],
+            watchdog,
         })
     }
 }
 
 /// Polls `step` and the guest together until `step` completes (or, for a pending
-/// step, until the guest ends). `None` = the test's deadline passed first; the
-/// guest is then stopped and ends with a timeout.
+/// step, until the guest ends). `None` = the guest was stopped first, by the
+/// test's deadline or by a watched limit; `guest.end` says which.
 async fn drive<T>(
     guest: &mut Guest,
     deadline: Instant,
@@ -821,6 +834,10 @@ async fn drive<T>(
     step: impl Future<Output = T>,
 ) -> Option<T> {
     let mut step = std::pin::pin!(step);
+    // A guest blocked in a host call runs no wasm, so no epoch callback: its
+    // watched limits are measured on this timer instead.
+    let mut watch = tokio::time::interval(WATCH_INTERVAL);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         if guest.end.is_some() {
             // The guest is gone: a step waiting on it resolves at once (closed
@@ -841,8 +858,23 @@ async fn drive<T>(
                 guest.finish(timeout_end.clone());
                 return None;
             }
+            _ = watch.tick() => {
+                let hit = lock(&guest.watchdog).check_all().err();
+                if let Some(hit) = hit {
+                    guest.finish(GuestEnd::Trapped(Trap { message: hit.to_string(), backtrace: None }));
+                    return None;
+                }
+            }
         }
     }
+}
+
+/// How a stopped guest ended, for messages.
+fn stopped(guest: &Guest) -> String {
+    guest
+        .end
+        .as_ref()
+        .map_or_else(|| "still running".into(), ToString::to_string)
 }
 
 /// Turns an error that ended a guest into how it ended.

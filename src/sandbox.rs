@@ -149,11 +149,20 @@ impl Sandbox {
     /// Replaces this sandbox's temporary paths in a message by the fixtures they copy,
     /// so messages and golden files never show machine-specific paths.
     pub fn redact(&self, message: &str) -> String {
-        let mut out = message.to_string();
-        for (fixture, copy) in &self.copies {
-            out = out.replace(&copy.display().to_string(), &fixture.display().to_string());
-        }
-        out.replace(&self.tmp.path().display().to_string(), "<sandbox>")
+        self.redactions()
+            .iter()
+            .fold(message.to_string(), |m, (from, to)| m.replace(from, to))
+    }
+
+    /// The replacements [`Sandbox::redact`] makes, most specific first.
+    pub fn redactions(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = self
+            .copies
+            .iter()
+            .map(|(fixture, copy)| (copy.display().to_string(), fixture.display().to_string()))
+            .collect();
+        pairs.push((self.tmp.path().display().to_string(), "<sandbox>".into()));
+        pairs
     }
 }
 

@@ -57,9 +57,19 @@ impl Watchdog {
         }
     }
 
-    /// Measures; `Err` when a limit is exceeded.
+    /// Measures open files every time and disk use every [`DISK_EVERY`] calls
+    /// (it walks the tree); `Err` when a limit is exceeded.
     pub fn check(&mut self) -> Result<(), LimitHit> {
         self.checks = self.checks.wrapping_add(1);
+        self.measure(self.checks.is_multiple_of(DISK_EVERY))
+    }
+
+    /// Measures both open files and disk use now.
+    pub fn check_all(&mut self) -> Result<(), LimitHit> {
+        self.measure(true)
+    }
+
+    fn measure(&mut self, disk: bool) -> Result<(), LimitHit> {
         // Counting the process's descriptors is cheap; attributing them to this
         // test's directory (one readlink each) only happens when the total is high.
         if let Some(total) = process_open_files()
@@ -73,7 +83,7 @@ impl Watchdog {
                 });
             }
         }
-        if self.checks.is_multiple_of(DISK_EVERY) {
+        if disk {
             let used = disk_usage(&self.dir, self.disk_bytes);
             if used > self.disk_bytes {
                 return Err(LimitHit::Disk {
