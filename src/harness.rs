@@ -1,18 +1,16 @@
 //! The [`Harness`]: the one API the CLI and the `cargo test` target share. It runs
 //! a discovered test through spec → sandbox → run → check and returns a
-//! [`TestOutcome`]; [`Harness::trials`] turns suites into libtest-mimic trials.
+//! [`TestOutcome`].
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use wasi_conform::{discover, Harness, HarnessOptions};
-//! let harness = Arc::new(Harness::new(HarnessOptions::default()).unwrap());
+//! let harness = Harness::new(HarnessOptions::default()).unwrap();
 //! let suites = discover::discover(&["suites".into()]).unwrap();
-//! let trials = harness.trials(&suites, None);
-//! libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit();
+//! let outcome = harness.run_test(&suites[0], &suites[0].tests[0]);
+//! println!("{}", if outcome.passed() { "ok".to_string() } else { outcome.message() });
 //! ```
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::check::{self, Failure, FailureKind, GuestEnd};
@@ -32,6 +30,8 @@ pub struct HarnessOptions {
     pub color: bool,
     /// Root of golden files (`expected/SUITE_PATH/NAME.stdout|.stderr`); used when it exists.
     pub expected_dir: Option<PathBuf>,
+    /// Bless mode: write actual output into golden files instead of comparing.
+    pub bless: bool,
 }
 
 impl Default for HarnessOptions {
@@ -40,12 +40,13 @@ impl Default for HarnessOptions {
             runtime: RuntimeConfig::default(),
             color: false,
             expected_dir: Some(PathBuf::from("expected")),
+            bless: false,
         }
     }
 }
 
 /// The result of one test.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TestOutcome {
     /// Every way the test failed; empty = passed.
     pub failures: Vec<Failure>,
@@ -60,22 +61,11 @@ pub struct TestOutcome {
     /// Whether output past the limit was dropped from stdout / stderr.
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    /// Golden files written in bless mode.
+    pub blessed: Vec<PathBuf>,
 }
 
 impl TestOutcome {
-    fn empty() -> TestOutcome {
-        TestOutcome {
-            failures: Vec::new(),
-            not_reached: Vec::new(),
-            duration: Duration::ZERO,
-            end: None,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-        }
-    }
-
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
@@ -101,21 +91,6 @@ impl TestOutcome {
         parts.join("\n\n")
     }
 }
-
-/// One executed test, as reports need it.
-#[derive(Debug, Clone)]
-pub struct TestRecord {
-    /// The suite's display name (manifest name or SUITE_PATH).
-    pub suite: String,
-    /// SUITE_PATH.
-    pub suite_path: String,
-    /// NAME within the suite.
-    pub name: String,
-    pub outcome: TestOutcome,
-}
-
-/// Collects records from trials running on several threads.
-pub type Recorder = Arc<Mutex<Vec<TestRecord>>>;
 
 /// Why the harness could not start.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +130,7 @@ impl Harness {
                     FailureKind::Setup,
                     format!("internal error in wasi-conform while running this test (a bug; please report it): {what}"),
                 )],
-                ..TestOutcome::empty()
+                ..TestOutcome::default()
             }
         });
         outcome.duration = start.elapsed();
@@ -165,7 +140,7 @@ impl Harness {
     fn run_test_inner(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
         let fail = |kind, message: String| TestOutcome {
             failures: vec![Failure::new(kind, message)],
-            ..TestOutcome::empty()
+            ..TestOutcome::default()
         };
         if let Some(problem) = &test.problem {
             return fail(FailureKind::Spec, problem.clone());
@@ -203,17 +178,31 @@ impl Harness {
         let color = self.options.color;
         let mut failures = obs.failures;
         let mut streams_shown = false;
+        let mut blessed = Vec::new();
         if obs.completed {
             let streams = [
                 ("stdout", &spec.stdout, &obs.stdout, obs.stdout_truncated),
                 ("stderr", &spec.stderr, &obs.stderr, obs.stderr_truncated),
             ];
             for (name, inline, actual, truncated) in streams {
+                let convention = self.golden_file(suite, test, name);
                 let matcher = match inline {
                     Some(m) => Some(m.clone()),
-                    None => self.golden_file(suite, test, name).map(StreamMatcher::File),
+                    None => convention
+                        .filter(|p| p.is_file() || (self.options.bless && !actual.is_empty()))
+                        .map(StreamMatcher::File),
                 };
                 let Some(matcher) = matcher else { continue };
+                if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
+                    match bless(path, actual, &obs.redactions) {
+                        Ok(()) => blessed.push(path.clone()),
+                        Err(e) => failures.push(Failure::new(
+                            FailureKind::Setup,
+                            format!("cannot bless golden file {}: {e}", path.display()),
+                        )),
+                    }
+                    continue;
+                }
                 let golden = match &matcher {
                     StreamMatcher::File(path) => match std::fs::read(path) {
                         Ok(bytes) => Some(bytes),
@@ -230,9 +219,15 @@ impl Harness {
                     },
                     _ => None,
                 };
-                if let Some(f) =
+                if let Some(mut f) =
                     check::stream(name, &matcher, golden.as_deref(), actual, truncated, color)
                 {
+                    if golden.is_some() {
+                        f.message.push_str(
+                            "\nto accept the actual output as the golden file, rerun in bless mode \
+                             (`--bless`, or WASI_CONFORM_BLESS=1 under cargo test)",
+                        );
+                    }
                     streams_shown = true;
                     failures.push(f);
                 }
@@ -271,55 +266,47 @@ impl Harness {
             stderr: obs.stderr,
             stdout_truncated: obs.stdout_truncated,
             stderr_truncated: obs.stderr_truncated,
+            blessed,
         }
     }
 
-    /// `expected/SUITE_PATH/NAME.stdout` (or `.stderr`), if it exists.
+    /// `expected/SUITE_PATH/NAME.stdout` (or `.stderr`), whether it exists or not.
     fn golden_file(&self, suite: &Suite, test: &TestCase, stream: &str) -> Option<PathBuf> {
         let root = self.options.expected_dir.as_ref()?;
         let rel = suite.path.trim_start_matches('/');
-        let path = root.join(rel).join(format!("{}.{stream}", test.name));
-        path.is_file().then_some(path)
+        Some(root.join(rel).join(format!("{}.{stream}", test.name)))
     }
+}
 
-    /// One libtest-mimic trial per test, named `SUITE_PATH::NAME`. Each records its
-    /// outcome in `recorder`, if given.
-    pub fn trials(
-        self: &Arc<Self>,
-        suites: &[Suite],
-        recorder: Option<Recorder>,
-    ) -> Vec<libtest_mimic::Trial> {
-        let mut trials = Vec::new();
-        for suite in suites {
-            let suite = Arc::new(suite.clone());
-            for test in &suite.tests {
-                let harness = Arc::clone(self);
-                let suite = Arc::clone(&suite);
-                let test = test.clone();
-                let recorder = recorder.clone();
-                let name = suite.test_name(&test);
-                trials.push(libtest_mimic::Trial::test(name, move || {
-                    let outcome = harness.run_test(&suite, &test);
-                    let result = if outcome.passed() {
-                        Ok(())
-                    } else {
-                        Err(outcome.message().into())
-                    };
-                    if let Some(rec) = recorder {
-                        rec.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(TestRecord {
-                                suite: suite.name().to_string(),
-                                suite_path: suite.path.clone(),
-                                name: test.name.clone(),
-                                outcome,
-                            });
-                    }
-                    result
-                }));
-            }
-        }
-        trials
+/// Writes a golden file: the actual output with sandbox paths redacted, so no
+/// machine-specific path ends up in it.
+fn bless(
+    path: &std::path::Path,
+    actual: &[u8],
+    redactions: &[(String, String)],
+) -> std::io::Result<()> {
+    let bytes = match std::str::from_utf8(actual) {
+        Ok(text) => redactions
+            .iter()
+            .fold(text.to_string(), |t, (from, to)| t.replace(from, to))
+            .into_bytes(),
+        Err(_) => actual.to_vec(),
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, bytes)
+}
+
+/// Whether bless mode may run here: never where `CI` is set.
+pub fn bless_allowed() -> Result<(), String> {
+    match std::env::var("CI") {
+        Ok(v) if !v.is_empty() && v != "false" && v != "0" => Err(
+            "bless mode refuses to run where CI is set: golden files are updated on a developer's \
+             machine and committed, never written by CI"
+                .into(),
+        ),
+        _ => Ok(()),
     }
 }
 

@@ -21,13 +21,15 @@
 
 pub mod check;
 pub mod discover;
+pub mod expectations;
 pub mod harness;
 pub mod module;
 pub mod report;
 pub mod run;
+pub mod runner;
 pub mod sandbox;
 pub mod spec;
 pub mod stdio;
 pub mod watchdog;
 
-pub use harness::{Harness, HarnessError, HarnessOptions, TestOutcome, TestRecord};
+pub use harness::{Harness, HarnessError, HarnessOptions, TestOutcome};

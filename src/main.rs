@@ -3,17 +3,18 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use wasi_conform::discover;
-use wasi_conform::report::Report;
+use wasi_conform::expectations::Expectations;
+use wasi_conform::report::{Report, github, junit, terminal::Terminal};
 use wasi_conform::run::{
     DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_OPEN_FILES, DEFAULT_OUTPUT_BYTES,
     DEFAULT_TIMEOUT, RuntimeConfig,
 };
+use wasi_conform::runner::{self, Selection, TestRecord};
 use wasi_conform::{Harness, HarnessOptions};
 
 #[derive(Parser)]
@@ -48,6 +49,16 @@ struct RunArgs {
     /// Write the JSON report (the official runner's shape) to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Expectation file in the official TOML format (skip / expected fail); repeatable.
+    #[arg(long, value_name = "FILE")]
+    expectations: Vec<PathBuf>,
+    /// Write actual output into golden files instead of comparing (also WASI_CONFORM_BLESS=1).
+    /// Refused where CI is set.
+    #[arg(long)]
+    bless: bool,
     /// Per-test wall-clock limit in milliseconds, where a spec sets no `timeout_ms`.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_TIMEOUT.as_millis() as u64)]
     timeout: u64,
@@ -102,12 +113,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.timeout == 0 {
         anyhow::bail!("--timeout must be at least 1 (milliseconds)");
     }
     if args.jobs == Some(0) {
         anyhow::bail!("--jobs must be at least 1");
+    }
+    let bless = args.bless || std::env::var("WASI_CONFORM_BLESS").is_ok_and(|v| v == "1");
+    if bless {
+        wasi_conform::harness::bless_allowed().map_err(anyhow::Error::msg)?;
     }
     let color = match args.color {
         Color::Always => true,
@@ -125,6 +152,26 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .join(", ")
         );
     }
+    let expectations = Expectations::load(&args.expectations)?;
+    for warning in expectations.unknown_entries(&suites) {
+        eprintln!("warning: {warning}");
+        if github::active() {
+            println!("::warning::{warning}");
+        }
+    }
+    let selection = Selection {
+        filter: args.filter.clone(),
+        exact: args.exact,
+        skip: args.skip.clone(),
+    };
+    let plan = runner::plan(&suites, &selection, &expectations);
+    if args.list {
+        for t in &plan.tests {
+            println!("{}: test", t.full_name());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
     let options = HarnessOptions {
         runtime: RuntimeConfig {
             timeout: Duration::from_millis(args.timeout),
@@ -135,38 +182,47 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         color,
         expected_dir: Some(args.expected.clone()),
+        bless,
     };
-    let harness = Arc::new(Harness::new(options)?);
-    let recorder = Arc::new(Mutex::new(Vec::new()));
-    let trials = harness.trials(&suites, Some(recorder.clone()));
-
-    let mut targs = libtest_mimic::Arguments {
-        filter: args.filter.clone(),
-        exact: args.exact,
-        skip: args.skip.clone(),
-        list: args.list,
-        test_threads: args.jobs,
-        quiet: args.quiet,
-        ..Default::default()
-    };
-    targs.color = Some(if color {
-        libtest_mimic::ColorSetting::Always
-    } else {
-        libtest_mimic::ColorSetting::Never
-    });
+    let harness = Harness::new(options)?;
+    let names: Vec<String> = plan.tests.iter().map(|t| t.full_name()).collect();
+    let progress = !args.quiet && std::io::stderr().is_terminal() && !github::active();
+    let mut term = Terminal::new(&names, color, args.quiet, progress);
+    term.start();
     let start = SystemTime::now();
-    let conclusion = libtest_mimic::run(&targs, trials);
+    let clock = Instant::now();
+    let mut records: Vec<TestRecord> = Vec::with_capacity(plan.tests.len());
+    let jobs = args.jobs.unwrap_or_else(runner::default_jobs);
+    runner::run(&harness, &plan.tests, jobs, |record| {
+        term.record(&record);
+        records.push(record);
+    });
+    let elapsed = clock.elapsed();
     let finish = SystemTime::now();
-    if args.list {
-        return Ok(ExitCode::SUCCESS);
-    }
+    let rerun = |r: &TestRecord| {
+        format!(
+            "wasi-conform run {} --filter {} --exact",
+            shell_quote(&r.suite.dir.display().to_string()),
+            shell_quote(&r.full_name())
+        )
+    };
+    term.finish(&records, plan.filtered_out, elapsed, &rerun);
+
     if let Some(path) = &args.json {
-        let records = recorder.lock().unwrap_or_else(|e| e.into_inner());
-        let report = Report::new(&suites, &records, start, finish);
+        let report = Report::new(&records, start, finish);
         std::fs::write(path, report.to_json())
             .with_context(|| format!("cannot write the JSON report to {}", path.display()))?;
     }
-    Ok(if conclusion.has_failed() {
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::junit(&records))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    if github::active() {
+        print!("{}", github::annotations(&records));
+        github::write_step_summary(&records).context("cannot append to GITHUB_STEP_SUMMARY")?;
+    }
+    let failing = records.iter().any(|r| r.outcome.is_failure());
+    Ok(if failing {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

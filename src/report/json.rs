@@ -1,15 +1,11 @@
 //! The JSON report in the official runner's shape: one entry in `results` per suite.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::discover::Suite;
-use crate::harness::TestRecord;
-
-/// The wasmtime version this build embeds (pinned in Cargo.toml).
-pub const WASMTIME_VERSION: &str = "48.0.8";
+use super::{Counts, WASMTIME_VERSION, by_suite};
+use crate::runner::TestRecord;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -63,68 +59,45 @@ fn timestamp(t: SystemTime) -> String {
 }
 
 impl Report {
-    /// Builds the report of a run: every discovered test appears; tests that did not
-    /// run (filtered out) are `skip` with `executed: false`.
-    pub fn new(
-        suites: &[Suite],
-        records: &[TestRecord],
-        start: SystemTime,
-        finish: SystemTime,
-    ) -> Report {
-        let by_key: BTreeMap<(&str, &str), &TestRecord> = records
-            .iter()
-            .map(|r| ((r.suite_path.as_str(), r.name.as_str()), r))
-            .collect();
-        let runtime = || RuntimeInfo {
-            name: "wasi-conform".into(),
-            version: format!(
-                "{} (wasmtime {WASMTIME_VERSION})",
-                env!("CARGO_PKG_VERSION")
-            ),
-        };
-        let results = suites
-            .iter()
-            .map(|suite| {
-                let tests: Vec<TestResult> = suite
-                    .tests
+    /// Builds the report of a run from its records (skipped tests included).
+    pub fn new(records: &[TestRecord], start: SystemTime, finish: SystemTime) -> Report {
+        let results = by_suite(records)
+            .into_iter()
+            .map(|(first, members)| {
+                let counts = Counts::of(members.iter().copied());
+                let tests: Vec<TestResult> = members
                     .iter()
-                    .map(
-                        |t| match by_key.get(&(suite.path.as_str(), t.name.as_str())) {
-                            Some(r) => TestResult {
-                                name: t.name.clone(),
-                                executed: true,
-                                outcome: if r.outcome.passed() { "pass" } else { "fail" },
-                                duration_s: r.outcome.duration.as_secs_f64(),
-                                failures: r
-                                    .outcome
-                                    .failures
-                                    .iter()
-                                    .map(|f| FailureEntry {
-                                        kind: f.kind.report_type(),
-                                        message: f.message.clone(),
-                                    })
-                                    .collect(),
-                            },
-                            None => TestResult {
-                                name: t.name.clone(),
-                                executed: false,
-                                outcome: "skip",
-                                duration_s: 0.0,
-                                failures: Vec::new(),
-                            },
-                        },
-                    )
+                    .map(|r| TestResult {
+                        name: r.test.name.clone(),
+                        executed: !matches!(r.outcome, crate::runner::Outcome::Skip(_)),
+                        outcome: r.outcome.as_str(),
+                        duration_s: r.duration().as_secs_f64(),
+                        failures: r
+                            .result
+                            .failures
+                            .iter()
+                            .map(|f| FailureEntry {
+                                kind: f.kind.report_type(),
+                                message: f.message.clone(),
+                            })
+                            .collect(),
+                    })
                     .collect();
-                let count = |o: &str| tests.iter().filter(|t| t.outcome == o).count();
                 SuiteResult {
-                    name: suite.name().to_string(),
-                    runtime: runtime(),
+                    name: first.suite.name().to_string(),
+                    runtime: RuntimeInfo {
+                        name: "wasi-conform".into(),
+                        version: format!(
+                            "{} (wasmtime {WASMTIME_VERSION})",
+                            env!("CARGO_PKG_VERSION")
+                        ),
+                    },
                     duration_s: tests.iter().map(|t| t.duration_s).sum(),
-                    passed: count("pass"),
-                    failed: count("fail"),
-                    skipped: count("skip"),
-                    xfailed: count("xfail"),
-                    xpassed: count("xpass"),
+                    passed: counts.passed,
+                    failed: counts.failed,
+                    skipped: counts.skipped,
+                    xfailed: counts.xfailed,
+                    xpassed: counts.xpassed,
                     tests,
                 }
             })

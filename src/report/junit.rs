@@ -1,0 +1,48 @@
+//! JUnit XML (via quick-junit): a testsuite per suite, a testcase per test,
+//! failures with their message and diff, skipped tests marked.
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::by_suite;
+use crate::runner::{Outcome, TestRecord, failure_message};
+
+/// The JUnit XML of a run.
+pub fn junit(records: &[TestRecord]) -> String {
+    let mut report = Report::new("wasi-conform");
+    for (first, members) in by_suite(records) {
+        let mut suite = TestSuite::new(first.suite.name());
+        for r in members {
+            let status = match &r.outcome {
+                Outcome::Pass | Outcome::XFail => TestCaseStatus::success(),
+                Outcome::Skip(reason) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(reason.as_str());
+                    s
+                }
+                Outcome::Fail | Outcome::XPass => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let message = failure_message(r);
+                    let first_line = message.lines().next().unwrap_or_default().to_string();
+                    s.set_message(first_line);
+                    s.set_type(r.outcome.as_str());
+                    s.set_description(message);
+                    s
+                }
+            };
+            let mut case = TestCase::new(r.test.name.as_str(), status);
+            case.set_classname(r.suite.path.as_str());
+            case.set_time(r.duration());
+            if !r.result.stdout.is_empty() {
+                case.set_system_out_lossy(&r.result.stdout);
+            }
+            if !r.result.stderr.is_empty() {
+                case.set_system_err_lossy(&r.result.stderr);
+            }
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report
+        .to_string()
+        .expect("a JUnit report always serializes")
+}

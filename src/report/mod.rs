@@ -1,0 +1,64 @@
+//! Reporting a run: the official JSON report, JUnit XML, GitHub Actions
+//! annotations and step summary, and the terminal's per-test lines.
+
+pub mod github;
+pub mod json;
+pub mod junit;
+pub mod terminal;
+
+use crate::runner::{Outcome, TestRecord};
+
+pub use json::Report;
+
+/// The wasmtime version this build embeds (pinned in Cargo.toml).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Counts of outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub xfailed: usize,
+    pub xpassed: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Pass => self.passed += 1,
+            Outcome::Fail => self.failed += 1,
+            Outcome::Skip(_) => self.skipped += 1,
+            Outcome::XFail => self.xfailed += 1,
+            Outcome::XPass => self.xpassed += 1,
+        }
+    }
+
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a TestRecord>) -> Counts {
+        let mut c = Counts::default();
+        for r in records {
+            c.add(&r.outcome);
+        }
+        c
+    }
+
+    /// Whether these outcomes fail a run.
+    pub fn failing(&self) -> bool {
+        self.failed + self.xpassed > 0
+    }
+}
+
+/// Records grouped by suite, suites in the order given by `records`' first appearance
+/// sorted by suite path, tests by name.
+pub fn by_suite(records: &[TestRecord]) -> Vec<(&TestRecord, Vec<&TestRecord>)> {
+    let mut sorted: Vec<&TestRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| (&a.suite.path, &a.test.name).cmp(&(&b.suite.path, &b.test.name)));
+    let mut groups: Vec<(&TestRecord, Vec<&TestRecord>)> = Vec::new();
+    for r in sorted {
+        match groups.last_mut() {
+            Some((first, members)) if first.suite.path == r.suite.path => members.push(r),
+            _ => groups.push((r, vec![r])),
+        }
+    }
+    groups
+}

@@ -1,0 +1,163 @@
+//! The terminal: aligned, coloured per-test lines (`test NAME ... ok`), a progress
+//! line on a terminal, then every failure with a command that reruns it, a summary
+//! with counts, and the slowest tests.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::{Counts, github};
+use crate::runner::{Outcome, TestRecord, failure_message};
+
+/// How many of the slowest tests the summary names.
+const SLOWEST: usize = 5;
+
+/// Prints a run as it goes.
+pub struct Terminal {
+    color: bool,
+    quiet: bool,
+    /// Draw a progress line (stderr is a terminal and there are enough tests).
+    progress: bool,
+    width: usize,
+    total: usize,
+    done: usize,
+}
+
+impl Terminal {
+    /// `names` are the tests that will run, for alignment.
+    pub fn new(names: &[String], color: bool, quiet: bool, progress: bool) -> Terminal {
+        Terminal {
+            color,
+            quiet,
+            progress: progress && names.len() > 1,
+            width: names.iter().map(|n| n.chars().count()).max().unwrap_or(0),
+            total: names.len(),
+            done: 0,
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn status(&self, outcome: &Outcome) -> String {
+        match outcome {
+            Outcome::Pass => self.paint("32", "ok"),
+            Outcome::Fail => self.paint("31", "FAILED"),
+            Outcome::XFail => self.paint("33", "xfail"),
+            Outcome::XPass => self.paint("31", "XPASS"),
+            Outcome::Skip(reason) => self.paint("33", &format!("skipped ({reason})")),
+        }
+    }
+
+    fn clear_progress(&self) {
+        if self.progress {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    /// The header.
+    pub fn start(&self) {
+        let s = if self.total == 1 { "" } else { "s" };
+        println!("\nrunning {} test{s}", self.total);
+    }
+
+    /// One finished test.
+    pub fn record(&mut self, r: &TestRecord) {
+        self.done += 1;
+        self.clear_progress();
+        if self.quiet {
+            let c = match r.outcome {
+                Outcome::Pass => self.paint("32", "."),
+                Outcome::Fail | Outcome::XPass => self.paint("31", "F"),
+                Outcome::XFail => self.paint("33", "x"),
+                Outcome::Skip(_) => self.paint("33", "s"),
+            };
+            print!("{c}");
+            if self.done.is_multiple_of(88) {
+                println!();
+            }
+        } else {
+            let name = r.full_name();
+            let pad = self.width.saturating_sub(name.chars().count());
+            println!(
+                "test {name}{} ... {}",
+                " ".repeat(pad),
+                self.status(&r.outcome)
+            );
+            for path in &r.result.blessed {
+                println!("     blessed {}", path.display());
+            }
+        }
+        let _ = std::io::stdout().flush();
+        if self.progress && self.done < self.total {
+            eprint!("[{}/{}] running...", self.done, self.total);
+        }
+    }
+
+    /// Failures (each with its rerun command), the result line and the slowest tests.
+    pub fn finish(
+        &self,
+        records: &[TestRecord],
+        filtered_out: usize,
+        elapsed: Duration,
+        rerun: &dyn Fn(&TestRecord) -> String,
+    ) {
+        self.clear_progress();
+        if self.quiet {
+            println!();
+        }
+        let failing: Vec<&TestRecord> = records.iter().filter(|r| r.outcome.is_failure()).collect();
+        if !failing.is_empty() {
+            println!("\nfailures:\n");
+            let in_ci = github::active();
+            for r in &failing {
+                let body = format!("{}\n\nrerun: {}\n", failure_message(r), rerun(r));
+                if in_ci {
+                    print!(
+                        "{}",
+                        github::group(&format!("{} ({})", r.full_name(), r.outcome), &body)
+                    );
+                } else {
+                    println!("---- {} ----\n{body}", r.full_name());
+                }
+            }
+            println!("failures:");
+            for r in &failing {
+                println!("    {}", r.full_name());
+            }
+        }
+        let c = Counts::of(records);
+        let verdict = if c.failing() {
+            self.paint("31", "FAILED")
+        } else {
+            self.paint("32", "ok")
+        };
+        println!(
+            "\ntest result: {verdict}. {} passed; {} failed; {} skipped; {} xfail; {} xpass; {filtered_out} filtered out; finished in {:.2}s",
+            c.passed,
+            c.failed,
+            c.skipped,
+            c.xfailed,
+            c.xpassed,
+            elapsed.as_secs_f64()
+        );
+        let mut ran: Vec<&TestRecord> = records
+            .iter()
+            .filter(|r| !matches!(r.outcome, Outcome::Skip(_)))
+            .collect();
+        if ran.len() > 1 {
+            ran.sort_by_key(|r| std::cmp::Reverse(r.duration()));
+            let slow: Vec<String> = ran
+                .iter()
+                .take(SLOWEST)
+                .map(|r| format!("{} ({:.2}s)", r.full_name(), r.duration().as_secs_f64()))
+                .collect();
+            println!("slowest: {}", slow.join(", "));
+        }
+        println!();
+    }
+}

@@ -1,0 +1,304 @@
+//! Running many tests: selecting them by name, applying expectation files, and
+//! running them on a pool of threads, each result handed back as it completes.
+//!
+//! ```no_run
+//! use wasi_conform::runner::{self, Selection};
+//! use wasi_conform::{discover, expectations::Expectations, Harness, HarnessOptions};
+//! let harness = Harness::new(HarnessOptions::default()).unwrap();
+//! let suites = discover::discover(&["suites".into()]).unwrap();
+//! let plan = runner::plan(&suites, &Selection::default(), &Expectations::default());
+//! runner::run(&harness, &plan.tests, 2, |record| println!("{} {}", record.full_name(), record.outcome));
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::discover::{Suite, TestCase};
+use crate::expectations::{Expectation, Expectations, Expected};
+use crate::harness::{Harness, TestOutcome};
+
+/// What a test's result means for the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran and passed.
+    Pass,
+    /// Ran and failed, not expected to: fails the run.
+    Fail,
+    /// Not run, for this reason.
+    Skip(String),
+    /// Failed, as an expectation file said it would: does not fail the run.
+    XFail,
+    /// Passed though expected to fail: the expectation is stale; fails the run.
+    XPass,
+}
+
+impl Outcome {
+    /// The official report's spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip(_) => "skip",
+            Outcome::XFail => "xfail",
+            Outcome::XPass => "xpass",
+        }
+    }
+
+    /// Whether this outcome turns the run red.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::XPass)
+    }
+
+    /// The outcome of an executed test given what was expected of it.
+    pub fn evaluate(expected: Expected, result: &TestOutcome) -> Outcome {
+        match (expected, result.passed()) {
+            (Expected::Pass, true) => Outcome::Pass,
+            (Expected::Pass, false) => Outcome::Fail,
+            (Expected::Fail, false) => Outcome::XFail,
+            (Expected::Fail, true) => Outcome::XPass,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which tests to run, by `SUITE_PATH::NAME`, as libtest selects them.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Substring (or, with `exact`, the whole name) a test must match.
+    pub filter: Option<String>,
+    pub exact: bool,
+    /// Substrings (or, with `exact`, whole names) of tests to leave out.
+    pub skip: Vec<String>,
+}
+
+impl Selection {
+    pub fn matches(&self, name: &str) -> bool {
+        let hit = |pattern: &str| {
+            if self.exact {
+                name == pattern
+            } else {
+                name.contains(pattern)
+            }
+        };
+        self.filter.as_deref().is_none_or(hit) && !self.skip.iter().any(|s| hit(s))
+    }
+}
+
+/// A test selected to run (or to be reported skipped).
+#[derive(Debug, Clone)]
+pub struct PlannedTest {
+    pub suite: Arc<Suite>,
+    pub test: TestCase,
+    pub expectation: Expectation,
+}
+
+impl PlannedTest {
+    /// `SUITE_PATH::NAME`.
+    pub fn full_name(&self) -> String {
+        self.suite.test_name(&self.test)
+    }
+}
+
+/// The tests of a run, in discovery order.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub tests: Vec<PlannedTest>,
+    /// How many discovered tests the selection left out.
+    pub filtered_out: usize,
+}
+
+/// Selects tests and attaches their expectations.
+pub fn plan(suites: &[Suite], selection: &Selection, expectations: &Expectations) -> Plan {
+    let mut plan = Plan::default();
+    for suite in suites {
+        let shared = Arc::new(suite.clone());
+        for test in &suite.tests {
+            if !selection.matches(&suite.test_name(test)) {
+                plan.filtered_out += 1;
+                continue;
+            }
+            plan.tests.push(PlannedTest {
+                suite: Arc::clone(&shared),
+                test: test.clone(),
+                expectation: expectations.lookup(suite.name(), &test.name),
+            });
+        }
+    }
+    plan
+}
+
+/// One finished (or skipped) test.
+#[derive(Debug, Clone)]
+pub struct TestRecord {
+    pub suite: Arc<Suite>,
+    pub test: TestCase,
+    pub outcome: Outcome,
+    /// What happened; empty for a skipped test.
+    pub result: TestOutcome,
+}
+
+impl TestRecord {
+    /// `SUITE_PATH::NAME`.
+    pub fn full_name(&self) -> String {
+        self.suite.test_name(&self.test)
+    }
+
+    /// The file a CI annotation points at: the spec, else the module.
+    pub fn location(&self) -> PathBuf {
+        self.test
+            .spec_file
+            .clone()
+            .unwrap_or_else(|| self.test.module.clone())
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.result.duration
+    }
+}
+
+/// Runs a test as planned: skipped without running, or run and evaluated.
+pub fn run_one(harness: &Harness, planned: &PlannedTest) -> TestRecord {
+    let (outcome, result) = match &planned.expectation.skip {
+        Some(reason) => (Outcome::Skip(reason.clone()), TestOutcome::default()),
+        None => {
+            let result = harness.run_test(&planned.suite, &planned.test);
+            (
+                Outcome::evaluate(planned.expectation.expected, &result),
+                result,
+            )
+        }
+    };
+    TestRecord {
+        suite: Arc::clone(&planned.suite),
+        test: planned.test.clone(),
+        outcome,
+        result,
+    }
+}
+
+/// Runs the plan on `jobs` threads; `emit` gets each record on the calling thread,
+/// in the order tests finish.
+pub fn run(harness: &Harness, plan: &[PlannedTest], jobs: usize, mut emit: impl FnMut(TestRecord)) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(plan.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(planned) = plan.get(i) else { break };
+                    if tx.send(run_one(harness, planned)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for record in rx {
+            emit(record);
+        }
+    });
+}
+
+/// What to print for a record that fails the run: the failures, or for an xpass
+/// why the expectation is stale.
+pub fn failure_message(record: &TestRecord) -> String {
+    match record.outcome {
+        Outcome::XPass => format!(
+            "passed, but an expectation file says it fails (expected = \"fail\"): the entry is \
+             stale; remove it from the expectation file for suite {:?}",
+            record.suite.name()
+        ),
+        _ => record.result.message(),
+    }
+}
+
+/// One libtest-mimic trial per planned test, named `SUITE_PATH::NAME`: skipped
+/// tests are ignored trials, xfail passes, fail and xpass fail with their message
+/// followed by `rerun(name)`, a command that reruns just that test.
+pub fn trials(
+    harness: Arc<Harness>,
+    plan: &Plan,
+    rerun: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> Vec<libtest_mimic::Trial> {
+    let rerun = Arc::new(rerun);
+    plan.tests
+        .iter()
+        .map(|planned| {
+            let name = planned.full_name();
+            let skipped = planned.expectation.skip.is_some();
+            let (harness, planned, rerun) =
+                (Arc::clone(&harness), planned.clone(), Arc::clone(&rerun));
+            libtest_mimic::Trial::test(name, move || {
+                let record = run_one(&harness, &planned);
+                if record.outcome.is_failure() {
+                    Err(format!(
+                        "{}\n\nrerun: {}",
+                        failure_message(&record),
+                        rerun(&record.full_name())
+                    )
+                    .into())
+                } else {
+                    Ok(())
+                }
+            })
+            .with_ignored_flag(skipped)
+        })
+        .collect()
+}
+
+/// The default number of parallel jobs: the number of cores.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Failure, FailureKind};
+
+    #[test]
+    fn selection_like_libtest() {
+        let s = Selection {
+            filter: Some("fs::".into()),
+            exact: false,
+            skip: vec!["slow".into()],
+        };
+        assert!(s.matches("suites/fs::read"));
+        assert!(!s.matches("suites/fs::slow-read"));
+        assert!(!s.matches("suites/stdio::hello"));
+        let exact = Selection {
+            filter: Some("suites/fs::read".into()),
+            exact: true,
+            skip: vec![],
+        };
+        assert!(exact.matches("suites/fs::read"));
+        assert!(!exact.matches("suites/fs::read-more"));
+        assert!(Selection::default().matches("anything"));
+    }
+
+    #[test]
+    fn outcomes_follow_the_official_runner() {
+        let pass = TestOutcome::default();
+        let fail = TestOutcome {
+            failures: vec![Failure::new(FailureKind::Exit, "x")],
+            ..TestOutcome::default()
+        };
+        assert_eq!(Outcome::evaluate(Expected::Pass, &pass), Outcome::Pass);
+        assert_eq!(Outcome::evaluate(Expected::Pass, &fail), Outcome::Fail);
+        assert_eq!(Outcome::evaluate(Expected::Fail, &fail), Outcome::XFail);
+        assert_eq!(Outcome::evaluate(Expected::Fail, &pass), Outcome::XPass);
+        assert!(Outcome::XPass.is_failure() && Outcome::Fail.is_failure());
+        assert!(!Outcome::XFail.is_failure() && !Outcome::Skip(String::new()).is_failure());
+    }
+}
