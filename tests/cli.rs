@@ -4,13 +4,19 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn wasi_conform(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasi-conform"))
-        .current_dir(dir)
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wasi-conform"));
+    c.current_dir(dir)
         .args(args)
         .env_remove("GITHUB_ACTIONS")
-        .output()
-        .expect("the binary runs")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("CI")
+        .env_remove("WASI_CONFORM_BLESS");
+    c
+}
+
+fn wasi_conform(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("the binary runs")
 }
 
 /// The status libtest prints for a test ("ok", "FAILED"), whatever the padding.
@@ -148,4 +154,219 @@ fn a_bad_spec_fails_only_its_own_test() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert_eq!(status(&stdout, "s::hello"), Some("ok"), "{stdout}");
     assert!(stdout.contains("s/broken.json: line 3, column"), "{stdout}");
+}
+
+const EXPECTATIONS: &str = r#"
+version = 1
+
+[[suite]]
+name = "demo"
+
+[[suite.test]]
+name = "wrong"
+expected = "fail"
+
+[[suite.test]]
+name = "skipme"
+action = "skip"
+reason = "not today"
+
+[[suite.test]]
+name = "nosuchtest"
+expected = "fail"
+"#;
+
+#[test]
+fn expectation_files_give_skip_xfail_and_xpass() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(tmp.path());
+    write(tmp.path(), "s/skipme.wat", HELLO);
+    write(tmp.path(), "exp.toml", EXPECTATIONS);
+    let out = wasi_conform(
+        tmp.path(),
+        &["run", "s", "--expectations", "exp.toml", "--json", "r.json"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // xfail and skip do not fail the run.
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(status(&stdout, "s::wrong"), Some("xfail"), "{stdout}");
+    assert_eq!(
+        status(&stdout, "s::skipme"),
+        Some("skipped (not today)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 passed; 0 failed; 1 skipped; 1 xfail; 0 xpass"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("suite \"demo\" has no test \"nosuchtest\""),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
+    let s = &report["results"][0];
+    assert_eq!(
+        (
+            s["passed"].as_u64(),
+            s["skipped"].as_u64(),
+            s["xfailed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    let skip = s["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "skipme")
+        .unwrap();
+    assert_eq!(skip["executed"], false);
+
+    // A test expected to fail that passes is an xpass: the entry is stale, the run fails.
+    write(tmp.path(), "s/wrong.json", r#"{"stdout": "hello\n"}"#);
+    let out = wasi_conform(tmp.path(), &["run", "s", "--expectations", "exp.toml"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(status(&stdout, "s::wrong"), Some("XPASS"), "{stdout}");
+    assert!(stdout.contains("stale"), "{stdout}");
+}
+
+#[test]
+fn junit_report_parses_with_the_right_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(tmp.path());
+    write(tmp.path(), "s/skipme.wat", HELLO);
+    write(
+        tmp.path(),
+        "exp.toml",
+        "version = 1\n[[suite]]\nname = \"demo\"\n[[suite.test]]\nname = \"skipme\"\naction = \"skip\"\n",
+    );
+    let out = wasi_conform(
+        tmp.path(),
+        &["run", "s", "--junit", "j.xml", "--expectations", "exp.toml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(tmp.path().join("j.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("name"), Some("demo"));
+    assert_eq!(suite.attribute("tests"), Some("3"), "{xml}");
+    assert_eq!(suite.attribute("failures"), Some("1"), "{xml}");
+    assert_eq!(suite.attribute("skipped"), Some("1"), "{xml}");
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure.text().unwrap_or_default().contains("-goodbye"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn github_actions_annotations_and_step_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(tmp.path());
+    let summary = tmp.path().join("summary.md");
+    let out = command(tmp.path(), &["run", "s"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("::error file=s/wrong.json,title=s%3A%3Awrong::stdout differs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("::group::s::wrong (fail)"), "{stdout}");
+    assert!(stdout.contains("::endgroup::"), "{stdout}");
+    let md = std::fs::read_to_string(summary).unwrap();
+    assert!(
+        md.contains("| suite | passed | failed | skipped | xfail | xpass |"),
+        "{md}"
+    );
+    assert!(md.contains("| demo | 1 | 1 | 0 | 0 | 0 |"), "{md}");
+    assert!(md.contains("`s::wrong` (fail)"), "{md}");
+}
+
+#[test]
+fn failures_print_a_command_that_reruns_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(tmp.path());
+    let out = wasi_conform(tmp.path(), &["run", "s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("rerun: "))
+        .expect("a rerun line");
+    let rerun: Vec<&str> = line["rerun: wasi-conform ".len()..].split(' ').collect();
+    let again = wasi_conform(tmp.path(), &rerun);
+    let again_out = String::from_utf8_lossy(&again.stdout);
+    assert!(again_out.contains("running 1 test"), "{line}\n{again_out}");
+    assert_eq!(status(&again_out, "s::wrong"), Some("FAILED"));
+    assert!(stdout.contains("slowest: "), "{stdout}");
+}
+
+#[test]
+fn bless_writes_golden_files_and_refuses_on_ci() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "s/hello.wat", HELLO);
+    // No golden file yet: stdout is not checked.
+    assert_eq!(
+        wasi_conform(tmp.path(), &["run", "s"]).status.code(),
+        Some(0)
+    );
+    let out = wasi_conform(tmp.path(), &["run", "s", "--bless"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let golden = tmp.path().join("expected/s/hello.stdout");
+    assert_eq!(std::fs::read_to_string(&golden).unwrap(), "hello\n");
+    assert!(
+        !tmp.path().join("expected/s/hello.stderr").exists(),
+        "empty output writes no file"
+    );
+    // A changed golden file fails the test and says how to bless.
+    std::fs::write(&golden, "hi\n").unwrap();
+    let out = wasi_conform(tmp.path(), &["run", "s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("golden file expected/s/hello.stdout"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--bless"), "{stdout}");
+    // Bless refuses under CI, by flag and by environment.
+    let out = command(tmp.path(), &["run", "s", "--bless"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refuses to run where CI is set"));
+    let out = command(tmp.path(), &["run", "s"])
+        .env("CI", "true")
+        .env("WASI_CONFORM_BLESS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&golden).unwrap(),
+        "hi\n",
+        "nothing written under CI"
+    );
+    // WASI_CONFORM_BLESS=1 blesses too.
+    let out = command(tmp.path(), &["run", "s"])
+        .env("WASI_CONFORM_BLESS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&golden).unwrap(), "hello\n");
 }
