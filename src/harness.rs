@@ -107,8 +107,8 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(options: HarnessOptions) -> Result<Harness, HarnessError> {
-        let runtime =
-            Runtime::new(options.runtime).map_err(|e| HarnessError::Engine(format!("{e:#}")))?;
+        let runtime = Runtime::new(options.runtime.clone())
+            .map_err(|e| HarnessError::Engine(format!("{e:#}")))?;
         Ok(Harness { runtime, options })
     }
 

@@ -11,8 +11,8 @@ use wasi_conform::discover;
 use wasi_conform::expectations::Expectations;
 use wasi_conform::report::{Report, github, junit, terminal::Terminal};
 use wasi_conform::run::{
-    DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_OPEN_FILES, DEFAULT_OUTPUT_BYTES,
-    DEFAULT_TIMEOUT, RuntimeConfig,
+    CompileConfig, Compiler, DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_OPEN_FILES,
+    DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT, RuntimeConfig,
 };
 use wasi_conform::runner::{self, Selection, TestRecord};
 use wasi_conform::{Harness, HarnessOptions};
@@ -39,6 +39,13 @@ enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CompilerArg {
+    Winch,
+    Cranelift,
+    CraneliftFast,
 }
 
 #[derive(clap::Args)]
@@ -74,6 +81,20 @@ struct RunArgs {
     /// Cap on the growth of a test's preopened directories, where a spec sets no `limits.disk_bytes`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_DISK_BYTES)]
     disk_bytes: u64,
+    /// Compiler: `winch` (baseline, fastest to compile), `cranelift` (optimising) or
+    /// `cranelift-fast` (Cranelift without optimisations).
+    #[arg(long, value_enum, default_value = "winch")]
+    compiler: CompilerArg,
+    /// With Cranelift: share identical functions between modules while compiling.
+    #[arg(long)]
+    incremental: bool,
+    /// Directory of the persistent compiled-module cache
+    /// (default: $XDG_CACHE_HOME/wasi-conform or ~/.cache/wasi-conform).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every module afresh, without the persistent cache.
+    #[arg(long)]
+    no_cache: bool,
     /// Number of tests run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -179,6 +200,21 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             output_bytes: args.output_bytes,
             open_files: args.open_files,
             disk_bytes: args.disk_bytes,
+            compile: CompileConfig {
+                compiler: match args.compiler {
+                    CompilerArg::Winch => Compiler::Winch,
+                    CompilerArg::Cranelift => Compiler::Cranelift { optimize: true },
+                    CompilerArg::CraneliftFast => Compiler::Cranelift { optimize: false },
+                },
+                incremental: args.incremental,
+                cache_dir: if args.no_cache {
+                    None
+                } else {
+                    args.cache_dir
+                        .clone()
+                        .or_else(wasi_conform::cache::default_dir)
+                },
+            },
         },
         color,
         expected_dir: Some(args.expected.clone()),

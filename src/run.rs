@@ -7,7 +7,7 @@
 //! driver's deadline) alike.
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,7 @@ use wasmtime::{
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 
+use crate::cache::{IncrementalCache, ModuleCache};
 use crate::check::{self, Failure, FailureKind, FileState, GuestEnd, Trap, WasmValue};
 use crate::discover::WasiVersion;
 use crate::module::{ModuleInfo, ModuleKind};
@@ -42,19 +43,55 @@ pub const DEFAULT_OPEN_FILES: u64 = 1024;
 pub const DEFAULT_DISK_BYTES: u64 = 1 << 30;
 /// How often the watched limits are measured while the guest waits in a host call.
 const WATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// Most code the in-memory incremental cache keeps: 512 MiB.
+const INCREMENTAL_CACHE_BYTES: usize = 512 << 20;
 /// How often the epoch advances; a spinning guest is stopped within this of its deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes that `write` can queue on the guest's stdin before the guest reads them.
 const STDIN_PIPE_BYTES: usize = 64 * 1024;
 
-/// Limits that apply where a spec sets none.
-#[derive(Debug, Clone, Copy)]
+/// Which compiler turns wasm into machine code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    /// Cranelift, optimising (`speed`) or not (`none`).
+    Cranelift { optimize: bool },
+    /// Winch, the single-pass baseline compiler.
+    Winch,
+}
+
+/// How modules are compiled and cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileConfig {
+    pub compiler: Compiler,
+    /// Share identical functions between modules (Cranelift's incremental cache,
+    /// in memory for the process).
+    pub incremental: bool,
+    /// The persistent module cache's directory; `None` = no cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for CompileConfig {
+    /// The defaults chosen from measurements (BENCHMARKS.md): Winch, which compiles
+    /// several times faster than Cranelift and runs test programs fast enough, and
+    /// the default on-disk cache.
+    fn default() -> Self {
+        CompileConfig {
+            compiler: Compiler::Winch,
+            incremental: false,
+            cache_dir: crate::cache::default_dir(),
+        }
+    }
+}
+
+/// Limits that apply where a spec sets none, and how modules are compiled.
+#[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     pub timeout: Duration,
     pub memory_bytes: u64,
     pub output_bytes: u64,
     pub open_files: u64,
     pub disk_bytes: u64,
+    pub compile: CompileConfig,
 }
 
 impl Default for RuntimeConfig {
@@ -65,6 +102,7 @@ impl Default for RuntimeConfig {
             output_bytes: DEFAULT_OUTPUT_BYTES,
             open_files: DEFAULT_OPEN_FILES,
             disk_bytes: DEFAULT_DISK_BYTES,
+            compile: CompileConfig::default(),
         }
     }
 }
@@ -134,6 +172,7 @@ struct Engines {
 pub struct Runtime {
     engines: Engines,
     config: RuntimeConfig,
+    cache: Option<ModuleCache>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -143,10 +182,30 @@ impl Drop for Runtime {
     }
 }
 
-fn engine(fuel: bool) -> wasmtime::Result<(Engine, Linker<GuestState>)> {
+fn engine(
+    fuel: bool,
+    compile: &CompileConfig,
+    incremental: &Option<Arc<IncrementalCache>>,
+) -> wasmtime::Result<(Engine, Linker<GuestState>)> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(fuel);
+    match compile.compiler {
+        Compiler::Winch => {
+            config.strategy(wasmtime::Strategy::Winch);
+        }
+        Compiler::Cranelift { optimize } => {
+            config.strategy(wasmtime::Strategy::Cranelift);
+            config.cranelift_opt_level(if optimize {
+                wasmtime::OptLevel::Speed
+            } else {
+                wasmtime::OptLevel::None
+            });
+            if let Some(store) = incremental {
+                config.enable_incremental_compilation(store.clone())?;
+            }
+        }
+    }
     let engine = Engine::new(&config)?;
     let mut linker: Linker<GuestState> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi)?;
@@ -157,10 +216,15 @@ fn engine(fuel: bool) -> wasmtime::Result<(Engine, Linker<GuestState>)> {
 impl Runtime {
     /// Creates the engines and starts the epoch ticker thread.
     pub fn new(config: RuntimeConfig) -> wasmtime::Result<Runtime> {
+        let incremental = config
+            .compile
+            .incremental
+            .then(|| Arc::new(IncrementalCache::new(INCREMENTAL_CACHE_BYTES)));
         let engines = Engines {
-            plain: engine(false)?,
-            fueled: engine(true)?,
+            plain: engine(false, &config.compile, &incremental)?,
+            fueled: engine(true, &config.compile, &incremental)?,
         };
+        let cache = config.compile.cache_dir.clone().map(ModuleCache::new);
         let stop = Arc::new(AtomicBool::new(false));
         let tick_engines = [engines.plain.0.clone(), engines.fueled.0.clone()];
         let tick_stop = stop.clone();
@@ -178,8 +242,14 @@ impl Runtime {
         Ok(Runtime {
             engines,
             config,
+            cache,
             stop_ticker: stop,
         })
+    }
+
+    /// The persistent module cache, if enabled.
+    pub fn cache(&self) -> Option<&ModuleCache> {
+        self.cache.as_ref()
     }
 
     /// The defaults in force.
@@ -316,7 +386,11 @@ impl Runtime {
         } else {
             &self.engines.plain
         };
-        let module = Module::from_binary(engine, &info.bytes)
+        let compiled = match &self.cache {
+            Some(cache) => cache.load_or_compile(engine, &info.bytes),
+            None => Module::from_binary(engine, &info.bytes),
+        };
+        let module = compiled
             .map_err(|e| module_err(format!("{}: cannot compile: {e:#}", path.display())))?;
         let pre = linker.instantiate_pre(&module).map_err(|e| {
             let declared = version

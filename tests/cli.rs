@@ -11,7 +11,8 @@ fn command(dir: &Path, args: &[&str]) -> Command {
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("CI")
-        .env_remove("WASI_CONFORM_BLESS");
+        .env_remove("WASI_CONFORM_BLESS")
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
     c
 }
 

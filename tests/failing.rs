@@ -15,6 +15,12 @@ fn main() {
         Harness::new(HarnessOptions {
             runtime: wasi_conform::run::RuntimeConfig {
                 timeout: std::time::Duration::from_secs(5),
+                compile: wasi_conform::run::CompileConfig {
+                    cache_dir: Some(
+                        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
+                    ),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             ..Default::default()

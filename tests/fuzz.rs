@@ -131,6 +131,10 @@ fn harness_survives_damaged_modules() {
     let harness = wasi_conform::Harness::new(wasi_conform::HarnessOptions {
         runtime: wasi_conform::run::RuntimeConfig {
             timeout: std::time::Duration::from_millis(500),
+            compile: wasi_conform::run::CompileConfig {
+                cache_dir: None,
+                ..Default::default()
+            },
             ..Default::default()
         },
         ..Default::default()

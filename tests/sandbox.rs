@@ -9,7 +9,10 @@ use wasi_conform::discover::{self, Suite, TestCase};
 use wasi_conform::{Harness, HarnessOptions};
 
 fn harness() -> Harness {
-    Harness::new(HarnessOptions::default()).expect("engine")
+    let mut options = HarnessOptions::default();
+    options.runtime.compile.cache_dir =
+        Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));
+    Harness::new(options).expect("engine")
 }
 
 /// A one-test suite in a temporary directory: `module` copied in, `spec` beside it.
@@ -106,6 +109,7 @@ fn no_temporary_directory_outlives_its_test() {
     let out = Command::new(env!("CARGO_BIN_EXE_wasi-conform"))
         .args(["run", "suites", "tests/failing-suites", "-q"])
         .env("TMPDIR", tmp.path())
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .output()
         .unwrap();
     // The failing suites fail; what matters is what is left behind.

@@ -65,11 +65,14 @@ fn main() {
         }
     }
     let plan = runner::plan(&suites, &Selection::default(), &expectations);
-    let options = HarnessOptions {
+    let mut options = HarnessOptions {
         color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         bless,
         ..HarnessOptions::default()
     };
+    // Compiled modules are cached under target/, not in the user's cache.
+    options.runtime.compile.cache_dir =
+        Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));
     let harness = Arc::new(Harness::new(options).unwrap_or_else(|e| fail(e)));
     let trials = runner::trials(harness, &plan, |name| {
         format!("cargo test --test suites -- --exact '{name}'")
