@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
 /// The default cache directory: `$XDG_CACHE_HOME/wasi-conform`, else
@@ -41,6 +42,45 @@ impl Hasher for ShaHasher {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Something compiled that the cache can store: a core module or a component.
+pub trait Artifact: Sized {
+    /// Tells the kinds apart in cache keys.
+    const KIND: &'static str;
+    fn compile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Self>;
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
+    /// # Safety
+    /// `bytes` must be what [`Artifact::serialize`] produced.
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+}
+
+impl Artifact for Module {
+    const KIND: &'static str = "module";
+    fn compile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Self> {
+        Module::from_binary(engine, wasm)
+    }
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Module::serialize(self)
+    }
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Module::deserialize(engine, bytes) }
+    }
+}
+
+impl Artifact for Component {
+    const KIND: &'static str = "component";
+    fn compile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Self> {
+        Component::from_binary(engine, wasm)
+    }
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Component::serialize(self)
+    }
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Component::deserialize(engine, bytes) }
+    }
 }
 
 /// Counts of what the cache did.
@@ -72,8 +112,9 @@ impl ModuleCache {
     }
 
     /// The file of a module's entry for this engine.
-    fn entry(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
+    fn entry<A: Artifact>(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
         let mut h = ShaHasher(Sha256::new());
+        A::KIND.hash(&mut h);
         engine.precompile_compatibility_hash().hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
         h.0.update(wasm);
@@ -85,8 +126,8 @@ impl ModuleCache {
 
     /// The compiled module: from the cache when a valid entry exists, else
     /// compiled and stored (a failure to store is ignored: the cache is an aid).
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Module> {
-        let path = self.entry(engine, wasm);
+    pub fn load_or_compile<A: Artifact>(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<A> {
+        let path = self.entry::<A>(engine, wasm);
         if let Ok(data) = std::fs::read(&path) {
             if let Some(module) = verified(engine, &data) {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
@@ -95,7 +136,7 @@ impl ModuleCache {
             self.stats.rejected.fetch_add(1, Ordering::Relaxed);
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let module = Module::from_binary(engine, wasm)?;
+        let module = A::compile(engine, wasm)?;
         if let Ok(artifact) = module.serialize() {
             let _ = store(&path, &artifact);
         }
@@ -104,7 +145,7 @@ impl ModuleCache {
 }
 
 /// Deserializes an entry whose checksum matches; `None` for anything unusable.
-fn verified(engine: &Engine, data: &[u8]) -> Option<Module> {
+fn verified<A: Artifact>(engine: &Engine, data: &[u8]) -> Option<A> {
     if data.len() <= 32 {
         return None;
     }
@@ -115,7 +156,7 @@ fn verified(engine: &Engine, data: &[u8]) -> Option<Module> {
     // SAFETY: the bytes are exactly what `Module::serialize` produced for an
     // engine with the same compatibility hash (the checksum proves they are
     // intact); `deserialize` also checks the engine configuration itself.
-    unsafe { Module::deserialize(engine, artifact) }.ok()
+    unsafe { A::deserialize(engine, artifact) }.ok()
 }
 
 fn store(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
@@ -182,25 +223,25 @@ mod tests {
         let engine = engine();
         let wasm =
             wat::parse_str("(module (func (export \"f\") (result i32) i32.const 7))").unwrap();
-        cache.load_or_compile(&engine, &wasm).unwrap();
-        cache.load_or_compile(&engine, &wasm).unwrap();
+        cache.load_or_compile::<Module>(&engine, &wasm).unwrap();
+        cache.load_or_compile::<Module>(&engine, &wasm).unwrap();
         assert_eq!(cache.stats.misses.load(Ordering::Relaxed), 1);
         assert_eq!(cache.stats.hits.load(Ordering::Relaxed), 1);
 
         // Corrupt the entry: it is rejected, recompiled and rewritten.
-        let path = cache.entry(&engine, &wasm);
+        let path = cache.entry::<Module>(&engine, &wasm);
         let mut data = std::fs::read(&path).unwrap();
         let last = data.len() - 1;
         data[last] ^= 0xff;
         std::fs::write(&path, &data).unwrap();
-        cache.load_or_compile(&engine, &wasm).unwrap();
+        cache.load_or_compile::<Module>(&engine, &wasm).unwrap();
         assert_eq!(cache.stats.rejected.load(Ordering::Relaxed), 1);
-        cache.load_or_compile(&engine, &wasm).unwrap();
+        cache.load_or_compile::<Module>(&engine, &wasm).unwrap();
         assert_eq!(cache.stats.hits.load(Ordering::Relaxed), 2);
 
         // A truncated entry too.
         std::fs::write(&path, b"short").unwrap();
-        cache.load_or_compile(&engine, &wasm).unwrap();
+        cache.load_or_compile::<Module>(&engine, &wasm).unwrap();
         assert_eq!(cache.stats.rejected.load(Ordering::Relaxed), 2);
     }
 
@@ -211,8 +252,10 @@ mod tests {
         let mut fuel = wasmtime::Config::new();
         fuel.consume_fuel(true);
         let other = Engine::new(&fuel).unwrap();
-        assert_ne!(cache.entry(&engine(), &wasm), cache.entry(&other, &wasm));
-        assert_eq!(cache.entry(&engine(), &wasm), cache.entry(&engine(), &wasm));
+        let key = |e: &Engine| cache.entry::<Module>(e, &wasm);
+        assert_ne!(key(&engine()), key(&other));
+        assert_eq!(key(&engine()), key(&engine()));
+        assert_ne!(key(&engine()), cache.entry::<Component>(&engine(), &wasm));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use wasmtime::{
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::cache::{IncrementalCache, ModuleCache};
+use crate::component::ComponentState;
 use crate::check::{self, Failure, FailureKind, FileState, GuestEnd, Trap, WasmValue};
 use crate::discover::WasiVersion;
 use crate::module::{ModuleInfo, ModuleKind};
@@ -137,9 +138,19 @@ struct GuestState {
 
 /// A core module ready to instantiate, plus what it will be called with.
 struct Loaded {
-    pre: wasmtime::InstancePre<GuestState>,
     engine: Engine,
-    entry: Entry,
+    target: Target,
+}
+
+/// What runs: a core module's entry point, or a component command.
+enum Target {
+    Core {
+        pre: wasmtime::InstancePre<GuestState>,
+        entry: Entry,
+    },
+    Component {
+        pre: wasmtime::component::InstancePre<ComponentState>,
+    },
 }
 
 enum Entry {
@@ -163,9 +174,16 @@ impl std::fmt::Display for TimedOut {
 }
 impl std::error::Error for TimedOut {}
 
+/// An engine and its linkers for core modules and components.
+struct EngineSet {
+    engine: Engine,
+    core: Linker<GuestState>,
+    component: wasmtime::component::Linker<ComponentState>,
+}
+
 struct Engines {
-    plain: (Engine, Linker<GuestState>),
-    fueled: (Engine, Linker<GuestState>),
+    plain: EngineSet,
+    fueled: EngineSet,
 }
 
 /// The shared engine(s) and the defaults. Cheap to share by reference across threads.
@@ -186,7 +204,7 @@ fn engine(
     fuel: bool,
     compile: &CompileConfig,
     incremental: &Option<Arc<IncrementalCache>>,
-) -> wasmtime::Result<(Engine, Linker<GuestState>)> {
+) -> wasmtime::Result<EngineSet> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(fuel);
@@ -207,10 +225,15 @@ fn engine(
         }
     }
     let engine = Engine::new(&config)?;
-    let mut linker: Linker<GuestState> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi)?;
-    wasmtime_wasi::p0::add_to_linker_async(&mut linker, |s| &mut s.wasi)?;
-    Ok((engine, linker))
+    let mut core: Linker<GuestState> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+    wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+    let component = crate::component::linker(&engine)?;
+    Ok(EngineSet {
+        engine,
+        core,
+        component,
+    })
 }
 
 impl Runtime {
@@ -226,7 +249,7 @@ impl Runtime {
         };
         let cache = config.compile.cache_dir.clone().map(ModuleCache::new);
         let stop = Arc::new(AtomicBool::new(false));
-        let tick_engines = [engines.plain.0.clone(), engines.fueled.0.clone()];
+        let tick_engines = [engines.plain.engine.clone(), engines.fueled.engine.clone()];
         let tick_stop = stop.clone();
         std::thread::Builder::new()
             .name("wasi-conform-epoch".into())
@@ -371,21 +394,45 @@ impl Runtime {
             ));
         }
         let info = ModuleInfo::read(path).map_err(|e| module_err(e.to_string()))?;
-        if info.kind == ModuleKind::Component {
-            return Err(module_err(format!(
-                "{}: is a component{}; this version of wasi-conform runs core modules \
-                 (wasm32-wasip1) only",
-                path.display(),
-                info.wasi
-                    .map(|v| format!(" ({})", v.as_str()))
-                    .unwrap_or_default()
-            )));
-        }
-        let (engine, linker) = if spec.limits.fuel.is_some() {
+        let set = if spec.limits.fuel.is_some() {
             &self.engines.fueled
         } else {
             &self.engines.plain
         };
+        let (engine, linker) = (&set.engine, &set.core);
+        if info.kind == ModuleKind::Component {
+            if spec.invoke.is_some() {
+                return Err(Failure::new(
+                    FailureKind::Spec,
+                    format!(
+                        "{}: key `invoke`: calls a core module's export; {} is a component",
+                        spec_name(spec),
+                        path.display()
+                    ),
+                ));
+            }
+            let compiled = match &self.cache {
+                Some(cache) => cache.load_or_compile(engine, &info.bytes),
+                None => wasmtime::component::Component::from_binary(engine, &info.bytes),
+            };
+            let component = compiled
+                .map_err(|e| module_err(format!("{}: cannot compile: {e:#}", path.display())))?;
+            let pre = set.component.instantiate_pre(&component).map_err(|e| {
+                module_err(format!(
+                    "{}: cannot link: {e:#}\nhint: the harness provides WASI 0.2 and 0.3 \
+                     (wasm32-wasip2, wasm32-wasip3) to components{}; the component may target \
+                     another WASI version, or need a proposal the spec does not list",
+                    path.display(),
+                    version
+                        .map(|v| format!(" (the suite declares {})", v.as_str()))
+                        .unwrap_or_default()
+                ))
+            })?;
+            return Ok(Loaded {
+                engine: engine.clone(),
+                target: Target::Component { pre },
+            });
+        }
         let compiled = match &self.cache {
             Some(cache) => cache.load_or_compile(engine, &info.bytes),
             None => Module::from_binary(engine, &info.bytes),
@@ -444,9 +491,8 @@ impl Runtime {
             })?,
         };
         Ok(Loaded {
-            pre,
             engine: engine.clone(),
-            entry,
+            target: Target::Core { pre, entry },
         })
     }
 }
@@ -745,9 +791,9 @@ impl Driver<'_> {
                 obs.stdout_truncated = guest.stdout.truncated();
                 obs.stderr_truncated = guest.stderr.truncated();
                 obs.end = Some(end.clone());
-                let expected = match (&self.loaded.entry, expected) {
+                let expected = match (&self.loaded.target, expected) {
                     // An invoked function's result is checked against `result`, not an exit code.
-                    (Entry::Invoke { .. }, ExitExpectation::Code(0))
+                    (Target::Core { entry: Entry::Invoke { .. }, .. }, ExitExpectation::Code(0))
                         if matches!(end, GuestEnd::Returned(_)) =>
                     {
                         return Ok(());
@@ -804,88 +850,72 @@ impl Driver<'_> {
         } else {
             (Stdin::fixed(run).map_err(|e| e.to_string())?, None)
         };
-        let wasi = ctx.builder(stdin).map_err(|e| e.to_string())?.build_p1();
+        let mut builder = ctx.builder(stdin).map_err(|e| e.to_string())?;
+        crate::sandbox::network(&mut builder, &self.spec.proposals);
         let memory = limits
             .memory_bytes
             .unwrap_or(self.runtime.config.memory_bytes);
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(memory).unwrap_or(usize::MAX))
             .table_elements(1 << 20)
-            .instances(100)
-            .tables(100)
-            .memories(100)
+            .instances(1000)
+            .tables(1000)
+            .memories(1000)
             .trap_on_grow_failure(false)
             .build();
-        let mut store = Store::new(
-            &self.loaded.engine,
-            GuestState {
-                wasi,
-                limits: store_limits,
-            },
-        );
-        store.limiter(|s| &mut s.limits);
-        if let Some(fuel) = limits.fuel {
-            store.set_fuel(fuel).map_err(|e| e.to_string())?;
-        }
-        let deadline = self.deadline.into_std();
         let watchdog = Arc::new(Mutex::new(Watchdog::new(
             self.sandbox.path(),
             limits.open_files.unwrap_or(self.runtime.config.open_files),
             limits.disk_bytes.unwrap_or(self.runtime.config.disk_bytes),
         )));
-        let tick_watchdog = Arc::clone(&watchdog);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if std::time::Instant::now() >= deadline {
-                Err(wasmtime::Error::new(TimedOut))
-            } else if let Err(hit) = lock(&tick_watchdog).check() {
-                Err(wasmtime::Error::new(hit))
-            } else {
-                // Yield so the driver (same thread) can run operations and watch the clock.
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
-        let pre = self.loaded.pre.clone();
-        let entry = match &self.loaded.entry {
-            Entry::Start => None,
-            Entry::Invoke {
-                func,
-                args,
-                results,
-                initialize,
-            } => Some((func.clone(), args.clone(), *results, *initialize)),
+        let guard = StoreGuard {
+            fuel: limits.fuel,
+            deadline: self.deadline.into_std(),
+            watchdog: Arc::clone(&watchdog),
         };
         let timeout_ms = self.timeout.as_millis();
         let fuel = limits.fuel;
-        let future: GuestFuture = Box::pin(async move {
-            let result = async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                match entry {
-                    None => {
-                        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-                        start.call_async(&mut store, ()).await?;
-                        Ok(GuestEnd::Exited(0))
+        let engine = &self.loaded.engine;
+        let future: GuestFuture = match &self.loaded.target {
+            Target::Core { pre, entry } => {
+                let wasi = builder.build_p1();
+                let mut store = Store::new(engine, GuestState { wasi, limits: store_limits });
+                store.limiter(|s| &mut s.limits);
+                guard.apply(&mut store)?;
+                let pre = pre.clone();
+                let entry = match entry {
+                    Entry::Start => None,
+                    Entry::Invoke {
+                        func,
+                        args,
+                        results,
+                        initialize,
+                    } => Some((func.clone(), args.clone(), *results, *initialize)),
+                };
+                Box::pin(async move {
+                    let r = run_core(&mut store, &pre, entry).await;
+                    r.unwrap_or_else(|e| classify(e, timeout_ms, fuel, memory))
+                })
+            }
+            Target::Component { pre } => {
+                let state = ComponentState {
+                    ctx: builder.build(),
+                    table: wasmtime::component::ResourceTable::new(),
+                    limits: store_limits,
+                };
+                let mut store = Store::new(engine, state);
+                store.limiter(|s| &mut s.limits);
+                guard.apply(&mut store)?;
+                let pre = pre.clone();
+                Box::pin(async move {
+                    match crate::component::run_command(&mut store, &pre).await {
+                        Ok(true) => GuestEnd::Exited(0),
+                        Ok(false) => GuestEnd::Exited(1),
+                        Err(e) => classify(e, timeout_ms, fuel, memory),
                     }
-                    Some((func, args, n, initialize)) => {
-                        if initialize {
-                            let init =
-                                instance.get_typed_func::<(), ()>(&mut store, "_initialize")?;
-                            init.call_async(&mut store, ()).await?;
-                        }
-                        let f = instance
-                            .get_func(&mut store, &func)
-                            .ok_or_else(|| wasmtime::format_err!("no function `{func}`"))?;
-                        let mut results = vec![Val::I32(0); n];
-                        f.call_async(&mut store, &args, &mut results).await?;
-                        Ok(GuestEnd::Returned(
-                            results.iter().filter_map(from_val).collect(),
-                        ))
-                    }
-                }
-            };
-            let r: wasmtime::Result<GuestEnd> = result.await;
-            r.unwrap_or_else(|e| classify(e, timeout_ms, fuel, memory))
-        });
+                })
+            }
+        };
         Ok(Guest {
             future,
             end: None,
@@ -895,6 +925,65 @@ impl Driver<'_> {
             cursors: [0, 0],
             watchdog,
         })
+    }
+}
+
+/// The limits every store of a test gets: fuel, the deadline, the watchdog.
+struct StoreGuard {
+    fuel: Option<u64>,
+    deadline: std::time::Instant,
+    watchdog: Arc<Mutex<Watchdog>>,
+}
+
+impl StoreGuard {
+    fn apply<T: 'static>(&self, store: &mut Store<T>) -> Result<(), String> {
+        if let Some(fuel) = self.fuel {
+            store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        }
+        let deadline = self.deadline;
+        let watchdog = Arc::clone(&self.watchdog);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                Err(wasmtime::Error::new(TimedOut))
+            } else if let Err(hit) = lock(&watchdog).check() {
+                Err(wasmtime::Error::new(hit))
+            } else {
+                // Yield so the driver (same thread) can run operations and watch the clock.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Instantiates a core module and calls `_start` or the invoked export.
+async fn run_core(
+    store: &mut Store<GuestState>,
+    pre: &wasmtime::InstancePre<GuestState>,
+    entry: Option<(String, Vec<Val>, usize, bool)>,
+) -> wasmtime::Result<GuestEnd> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    match entry {
+        None => {
+            let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+            start.call_async(&mut *store, ()).await?;
+            Ok(GuestEnd::Exited(0))
+        }
+        Some((func, args, n, initialize)) => {
+            if initialize {
+                let init = instance.get_typed_func::<(), ()>(&mut *store, "_initialize")?;
+                init.call_async(&mut *store, ()).await?;
+            }
+            let f = instance
+                .get_func(&mut *store, &func)
+                .ok_or_else(|| wasmtime::format_err!("no function `{func}`"))?;
+            let mut results = vec![Val::I32(0); n];
+            f.call_async(&mut *store, &args, &mut results).await?;
+            Ok(GuestEnd::Returned(
+                results.iter().filter_map(from_val).collect(),
+            ))
+        }
     }
 }
 

@@ -285,6 +285,29 @@ impl RunContext<'_> {
     }
 }
 
+/// Network access: none unless the spec lists the `sockets` or `http` proposal;
+/// then TCP and UDP on loopback only (binding the unspecified address is allowed,
+/// as implicit binds use it; every other address is refused).
+pub fn network(builder: &mut WasiCtxBuilder, proposals: &[crate::spec::Proposal]) {
+    if proposals.is_empty() {
+        return;
+    }
+    builder.allow_tcp(true);
+    builder.allow_udp(true);
+    builder.allow_ip_name_lookup(false);
+    builder.socket_addr_check(|addr, use_| {
+        let ip = addr.ip();
+        let ok = ip.is_loopback()
+            || (ip.is_unspecified()
+                && matches!(
+                    use_,
+                    wasmtime_wasi::sockets::SocketAddrUse::TcpBind
+                        | wasmtime_wasi::sockets::SocketAddrUse::UdpBind
+                ));
+        Box::pin(async move { ok })
+    });
+}
+
 /// A wall clock that starts at a fixed time and advances `step_ns` per reading.
 #[derive(Debug)]
 pub struct FixedWallClock {
