@@ -126,7 +126,11 @@ impl ModuleCache {
 
     /// The compiled module: from the cache when a valid entry exists, else
     /// compiled and stored (a failure to store is ignored: the cache is an aid).
-    pub fn load_or_compile<A: Artifact>(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<A> {
+    pub fn load_or_compile<A: Artifact>(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> wasmtime::Result<A> {
         let path = self.entry::<A>(engine, wasm);
         if let Ok(data) = std::fs::read(&path) {
             if let Some(module) = verified(engine, &data) {

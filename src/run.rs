@@ -23,8 +23,8 @@ use wasmtime::{
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::cache::{IncrementalCache, ModuleCache};
-use crate::component::ComponentState;
 use crate::check::{self, Failure, FailureKind, FileState, GuestEnd, Trap, WasmValue};
+use crate::component::ComponentState;
 use crate::discover::WasiVersion;
 use crate::module::{ModuleInfo, ModuleKind};
 use crate::sandbox::{RunContext, Sandbox, Stdin};
@@ -371,6 +371,9 @@ impl Runtime {
                     | Operation::Read { .. }
                     | Operation::Wait(_)
                     | Operation::Kill { .. }
+                    | Operation::Connect { .. }
+                    | Operation::Send { .. }
+                    | Operation::Recv { .. }
             )
         });
         if let Some(op) = unsupported {
@@ -378,19 +381,16 @@ impl Runtime {
                 FailureKind::Spec,
                 format!(
                     "operation `{}` is not supported by this version of wasi-conform \
-                     (supported: run, write, read, wait, kill)",
+                     (supported: run, write, read, wait, kill, connect, send, recv)",
                     op.kind()
                 ),
             ));
         }
-        if !spec.proposals.is_empty()
-            || !spec.servers.is_empty()
-            || spec.world != crate::spec::World::CliCommand
-        {
+        if !spec.servers.is_empty() || spec.world != crate::spec::World::CliCommand {
             return Err(Failure::new(
                 FailureKind::Spec,
-                "`proposals`, `servers` and the wasi:http/service world are not supported by this \
-                 version of wasi-conform",
+                "`servers` and the wasi:http/service world are not supported by this version of \
+                 wasi-conform",
             ));
         }
         let info = ModuleInfo::read(path).map_err(|e| module_err(e.to_string()))?;
@@ -629,6 +629,42 @@ struct Guest {
     cursors: [usize; 2],
     /// Shared with the epoch callback; also consulted while the guest waits in a host call.
     watchdog: Arc<Mutex<Watchdog>>,
+    /// Connections made by `connect`, by id.
+    connections: Vec<(String, Connection)>,
+}
+
+/// A connection to the guest made by a `connect` operation.
+enum Connection {
+    Tcp(tokio::net::TcpStream),
+    Udp(tokio::net::UdpSocket),
+}
+
+impl Connection {
+    /// Up to `n` bytes: exactly `n` over TCP (fewer if the peer closes), one
+    /// datagram over UDP.
+    async fn receive(&mut self, n: usize) -> std::io::Result<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        match self {
+            Connection::Tcp(s) => {
+                let mut buf = Vec::with_capacity(n);
+                while buf.len() < n {
+                    let mut chunk = vec![0u8; n - buf.len()];
+                    let got = s.read(&mut chunk).await?;
+                    if got == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..got]);
+                }
+                Ok(buf)
+            }
+            Connection::Udp(s) => {
+                let mut buf = vec![0u8; 65536];
+                let got = s.recv(&mut buf).await?;
+                buf.truncate(got);
+                Ok(buf)
+            }
+        }
+    }
 }
 
 fn lock(w: &Mutex<Watchdog>) -> std::sync::MutexGuard<'_, Watchdog> {
@@ -793,9 +829,13 @@ impl Driver<'_> {
                 obs.end = Some(end.clone());
                 let expected = match (&self.loaded.target, expected) {
                     // An invoked function's result is checked against `result`, not an exit code.
-                    (Target::Core { entry: Entry::Invoke { .. }, .. }, ExitExpectation::Code(0))
-                        if matches!(end, GuestEnd::Returned(_)) =>
-                    {
+                    (
+                        Target::Core {
+                            entry: Entry::Invoke { .. },
+                            ..
+                        },
+                        ExitExpectation::Code(0),
+                    ) if matches!(end, GuestEnd::Returned(_)) => {
                         return Ok(());
                     }
                     (_, e) => e,
@@ -808,6 +848,130 @@ impl Driver<'_> {
                         }
                         Err(f)
                     }
+                }
+            }
+            Operation::Connect { id, protocol } => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let guest = self.guest.as_mut().expect("validated: connect follows run");
+                let start = guest.cursors[0];
+                let capture = guest.stdout.clone();
+                let Some(line) =
+                    drive(guest, deadline, &timeout_end, capture.read_line(start)).await
+                else {
+                    return Err(op_err(format!(
+                        "the guest was stopped before it printed its address: {}",
+                        stopped(guest)
+                    )));
+                };
+                guest.cursors[0] = start + line.len();
+                let text = String::from_utf8_lossy(&line).trim().to_string();
+                let addr: std::net::SocketAddr = text.parse().map_err(|_| {
+                    op_err(format!(
+                        "expected the guest to print `host:port` on stdout, got {text:?}"
+                    ))
+                })?;
+                if !addr.ip().is_loopback() {
+                    return Err(op_err(format!(
+                        "the guest printed {addr}, which is not a loopback address; only loopback may be reached"
+                    )));
+                }
+                let conn = match protocol.as_str() {
+                    "tcp" => drive(
+                        guest,
+                        deadline,
+                        &timeout_end,
+                        tokio::net::TcpStream::connect(addr),
+                    )
+                    .await
+                    .map(|r| r.map(Connection::Tcp)),
+                    "udp" => drive(guest, deadline, &timeout_end, async {
+                        let socket =
+                            tokio::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+                        socket.connect(addr).await?;
+                        Ok(socket)
+                    })
+                    .await
+                    .map(|r| r.map(Connection::Udp)),
+                    other => {
+                        return Err(op_err(format!(
+                            "connecting over `{other}` is not supported"
+                        )));
+                    }
+                };
+                match conn {
+                    Some(Ok(c)) => {
+                        guest.connections.push((id.clone(), c));
+                        Ok(())
+                    }
+                    Some(Err(e)) => Err(op_err(format!(
+                        "cannot connect to {addr} over {protocol}: {e}"
+                    ))),
+                    None => Err(op_err(format!(
+                        "the guest was stopped while connecting to {addr}: {}",
+                        stopped(guest)
+                    ))),
+                }
+            }
+            Operation::Send { id, payload } => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let guest = self.guest.as_mut().expect("validated: send follows run");
+                let Some(pos) = guest.connections.iter().position(|(c, _)| c == id) else {
+                    return Err(op_err(format!("no connection `{id}`")));
+                };
+                let (name, mut conn) = guest.connections.swap_remove(pos);
+                let data = payload.as_bytes();
+                let sent = drive(guest, deadline, &timeout_end, async {
+                    let r = match &mut conn {
+                        Connection::Tcp(s) => s.write_all(data).await,
+                        Connection::Udp(s) => s.send(data).await.map(|_| ()),
+                    };
+                    (r, conn)
+                })
+                .await;
+                match sent {
+                    Some((Ok(()), conn)) => {
+                        guest.connections.push((name, conn));
+                        Ok(())
+                    }
+                    Some((Err(e), _)) => Err(op_err(format!("cannot send on `{id}`: {e}"))),
+                    None => Err(op_err(format!(
+                        "the guest was stopped while sending on `{id}`: {}",
+                        stopped(guest)
+                    ))),
+                }
+            }
+            Operation::Recv { id, payload } => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let guest = self.guest.as_mut().expect("validated: recv follows run");
+                let Some(pos) = guest.connections.iter().position(|(c, _)| c == id) else {
+                    return Err(op_err(format!("no connection `{id}`")));
+                };
+                let (name, mut conn) = guest.connections.swap_remove(pos);
+                let want = payload.len();
+                let got = drive(guest, deadline, &timeout_end, async {
+                    let r = conn.receive(want).await;
+                    (r, conn)
+                })
+                .await;
+                match got {
+                    Some((Ok(bytes), conn)) => {
+                        guest.connections.push((name, conn));
+                        match check::read(&format!("connection `{id}`"), payload, &bytes, false) {
+                            None => Ok(()),
+                            Some(mut f) => {
+                                f.message = format!("operations[{index}] (recv): {}", f.message);
+                                Err(f)
+                            }
+                        }
+                    }
+                    Some((Err(e), _)) => Err(op_err(format!("cannot receive on `{id}`: {e}"))),
+                    None => Err(op_err(format!(
+                        "the guest was stopped while {want} bytes were awaited on `{id}`: {}",
+                        stopped(guest)
+                    ))),
                 }
             }
             Operation::Kill { .. } => {
@@ -879,7 +1043,13 @@ impl Driver<'_> {
         let future: GuestFuture = match &self.loaded.target {
             Target::Core { pre, entry } => {
                 let wasi = builder.build_p1();
-                let mut store = Store::new(engine, GuestState { wasi, limits: store_limits });
+                let mut store = Store::new(
+                    engine,
+                    GuestState {
+                        wasi,
+                        limits: store_limits,
+                    },
+                );
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
                 let pre = pre.clone();
@@ -924,6 +1094,7 @@ impl Driver<'_> {
             stdin: writer,
             cursors: [0, 0],
             watchdog,
+            connections: Vec::new(),
         })
     }
 }

@@ -285,27 +285,43 @@ impl RunContext<'_> {
     }
 }
 
-/// Network access: none unless the spec lists the `sockets` or `http` proposal;
-/// then TCP and UDP on loopback only (binding the unspecified address is allowed,
-/// as implicit binds use it; every other address is refused).
+/// Network access. Sockets can always be created, but no address can be used
+/// unless the spec lists the `sockets` or `http` proposal; then only loopback
+/// addresses may be reached. Binding the unspecified address is allowed (implicit
+/// binds use it); binding an address of another host is left to the OS, which
+/// refuses it (`address-not-bindable`); binding an address of one of this host's
+/// other interfaces is refused.
 pub fn network(builder: &mut WasiCtxBuilder, proposals: &[crate::spec::Proposal]) {
-    if proposals.is_empty() {
-        return;
-    }
     builder.allow_tcp(true);
     builder.allow_udp(true);
     builder.allow_ip_name_lookup(false);
-    builder.socket_addr_check(|addr, use_| {
-        let ip = addr.ip();
-        let ok = ip.is_loopback()
-            || (ip.is_unspecified()
-                && matches!(
-                    use_,
-                    wasmtime_wasi::sockets::SocketAddrUse::TcpBind
-                        | wasmtime_wasi::sockets::SocketAddrUse::UdpBind
-                ));
+    let enabled = !proposals.is_empty();
+    builder.socket_addr_check(move |addr, use_| {
+        let ok = enabled && address_allowed(addr, use_);
         Box::pin(async move { ok })
     });
+}
+
+fn address_allowed(
+    addr: std::net::SocketAddr,
+    use_: wasmtime_wasi::sockets::SocketAddrUse,
+) -> bool {
+    use wasmtime_wasi::sockets::SocketAddrUse;
+    let ip = addr.ip();
+    if ip.is_loopback() {
+        return true;
+    }
+    match use_ {
+        SocketAddrUse::TcpBind | SocketAddrUse::UdpBind | SocketAddrUse::TcpListen => {
+            ip.is_unspecified() || !is_local_address(ip)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `ip` belongs to one of this host's interfaces (so a bind to it would succeed).
+fn is_local_address(ip: std::net::IpAddr) -> bool {
+    std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
 /// A wall clock that starts at a fixed time and advances `step_ns` per reading.
@@ -465,6 +481,20 @@ mod tests {
         assert!(p.is_dir());
         drop(sb);
         assert!(!p.exists());
+    }
+
+    #[test]
+    fn only_loopback_addresses_are_usable() {
+        use wasmtime_wasi::sockets::SocketAddrUse as U;
+        let addr = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert!(address_allowed(addr("127.0.0.1:80"), U::TcpConnect));
+        assert!(address_allowed(addr("[::1]:80"), U::UdpSend));
+        assert!(address_allowed(addr("0.0.0.0:0"), U::TcpBind));
+        assert!(!address_allowed(addr("0.0.0.0:80"), U::TcpConnect));
+        assert!(!address_allowed(addr("192.0.2.1:80"), U::TcpConnect));
+        assert!(!address_allowed(addr("8.8.8.8:53"), U::UdpSend));
+        // Not this host's: the OS will refuse the bind itself.
+        assert!(address_allowed(addr("192.0.2.1:0"), U::TcpBind));
     }
 
     #[test]

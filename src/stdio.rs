@@ -98,6 +98,27 @@ impl Capture {
     }
 }
 
+impl Capture {
+    /// Waits for a whole line starting at `start` (or the stream's end); returns
+    /// it with its `\n`, or what there is if the stream closed first.
+    pub async fn read_line(&self, start: usize) -> Vec<u8> {
+        loop {
+            let notified = self.0.notify.notified();
+            {
+                let st = self.state();
+                let rest = st.bytes.get(start..).unwrap_or_default();
+                if let Some(i) = rest.iter().position(|b| *b == b'\n') {
+                    return rest[..=i].to_vec();
+                }
+                if st.closed || st.truncated {
+                    return rest.to_vec();
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
 impl IsTerminal for Capture {
     fn is_terminal(&self) -> bool {
         false
