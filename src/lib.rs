@@ -25,6 +25,7 @@ pub mod component;
 pub mod discover;
 pub mod expectations;
 pub mod harness;
+pub mod http;
 pub mod module;
 pub mod report;
 pub mod run;

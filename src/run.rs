@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
@@ -150,6 +151,10 @@ enum Target {
     },
     Component {
         pre: wasmtime::component::InstancePre<ComponentState>,
+    },
+    /// A `wasi:http/service` component, served to `request` operations.
+    Service {
+        pre: Arc<wasmtime_wasi_http::handler::ProxyPre<ComponentState>>,
     },
 }
 
@@ -323,6 +328,7 @@ impl Runtime {
             deadline,
             timeout,
             guest: None,
+            server_env: None,
         };
         let mut completed = true;
         for (i, op) in spec.operations.iter().enumerate() {
@@ -374,6 +380,7 @@ impl Runtime {
                     | Operation::Connect { .. }
                     | Operation::Send { .. }
                     | Operation::Recv { .. }
+                    | Operation::Request(_)
             )
         });
         if let Some(op) = unsupported {
@@ -381,17 +388,19 @@ impl Runtime {
                 FailureKind::Spec,
                 format!(
                     "operation `{}` is not supported by this version of wasi-conform \
-                     (supported: run, write, read, wait, kill, connect, send, recv)",
+                     (supported: run, write, read, wait, kill, connect, send, recv, request)",
                     op.kind()
                 ),
             ));
         }
-        if !spec.servers.is_empty() || spec.world != crate::spec::World::CliCommand {
-            return Err(Failure::new(
-                FailureKind::Spec,
-                "`servers` and the wasi:http/service world are not supported by this version of \
-                 wasi-conform",
-            ));
+        let spec_err =
+            |m: String| Failure::new(FailureKind::Spec, format!("{}: {m}", spec_name(spec)));
+        crate::http::ServerSpec::parse_all(&spec.servers).map_err(spec_err)?;
+        for (i, op) in spec.operations.iter().enumerate() {
+            if let Operation::Request(v) = op {
+                crate::http::RequestOp::parse(v)
+                    .map_err(|m| spec_err(format!("operations[{i}] (request): {m}")))?;
+            }
         }
         let info = ModuleInfo::read(path).map_err(|e| module_err(e.to_string()))?;
         let set = if spec.limits.fuel.is_some() {
@@ -400,6 +409,12 @@ impl Runtime {
             &self.engines.plain
         };
         let (engine, linker) = (&set.engine, &set.core);
+        if info.kind == ModuleKind::Core && spec.world == crate::spec::World::HttpService {
+            return Err(module_err(format!(
+                "{}: the spec's world is wasi:http/service, which only a component can implement",
+                path.display()
+            )));
+        }
         if info.kind == ModuleKind::Component {
             if spec.invoke.is_some() {
                 return Err(Failure::new(
@@ -428,9 +443,21 @@ impl Runtime {
                         .unwrap_or_default()
                 ))
             })?;
+            let target = if spec.world == crate::spec::World::HttpService {
+                let pre = crate::component::service_pre(pre).map_err(|e| {
+                    module_err(format!(
+                        "{}: the spec's world is wasi:http/service, but the component exports \
+                         neither wasi:http/handler@0.3 nor wasi:http/incoming-handler@0.2: {e:#}",
+                        path.display()
+                    ))
+                })?;
+                Target::Service { pre: Arc::new(pre) }
+            } else {
+                Target::Component { pre }
+            };
             return Ok(Loaded {
                 engine: engine.clone(),
-                target: Target::Component { pre },
+                target,
             });
         }
         let compiled = match &self.cache {
@@ -631,6 +658,8 @@ struct Guest {
     watchdog: Arc<Mutex<Watchdog>>,
     /// Connections made by `connect`, by id.
     connections: Vec<(String, Connection)>,
+    /// Where `request` operations go, for a served component.
+    requests: Option<tokio::sync::mpsc::Sender<crate::component::ServiceRequest>>,
 }
 
 /// A connection to the guest made by a `connect` operation.
@@ -681,6 +710,7 @@ impl Guest {
 
     fn finish(&mut self, end: GuestEnd) {
         self.end = Some(end);
+        self.requests = None;
         // The future is complete (or abandoned): drop it, and with it the store.
         self.future = Box::pin(std::future::pending());
         self.stdin = None;
@@ -698,6 +728,8 @@ struct Driver<'a> {
     deadline: Instant,
     timeout: Duration,
     guest: Option<Guest>,
+    /// `HTTP_SERVER_<NAME>` variables of the hosted servers, once started.
+    server_env: Option<Vec<(String, String)>>,
 }
 
 impl Driver<'_> {
@@ -725,6 +757,18 @@ impl Driver<'_> {
         };
         match op {
             Operation::Run(run) => {
+                if self.server_env.is_none() {
+                    let specs = crate::http::ServerSpec::parse_all(&self.spec.servers)
+                        .map_err(|m| Failure::new(FailureKind::Spec, m))?;
+                    let addrs = crate::http::start_servers(&specs).await.map_err(|e| {
+                        Failure::new(
+                            FailureKind::Setup,
+                            format!("cannot start the spec's HTTP servers: {e}"),
+                        )
+                    })?;
+                    self.server_env =
+                        Some(addrs.into_iter().map(|(k, a)| (k, a.to_string())).collect());
+                }
                 let guest = self
                     .start(run)
                     .map_err(|m| Failure::new(FailureKind::Setup, m))?;
@@ -974,6 +1018,77 @@ impl Driver<'_> {
                     ))),
                 }
             }
+            Operation::Request(value) => {
+                let deadline = self.deadline;
+                let timeout_end = self.timeout_end();
+                let req = crate::http::RequestOp::parse(value).map_err(op_err)?;
+                let guest = self.guest.as_mut().expect("validated: request follows run");
+                let Some(requests) = guest.requests.clone() else {
+                    return Err(op_err(
+                        "`request` needs a served component: set \"world\": \"wasi:http/service\""
+                            .into(),
+                    ));
+                };
+                let http_req = req.to_http().map_err(op_err)?;
+                let (tx, rx) = futures::channel::oneshot::channel();
+                let what = format!("{} {}", req.method, req.path);
+                let response = drive(guest, deadline, &timeout_end, async move {
+                    if requests.send((http_req, tx)).await.is_err() {
+                        return Err("the service has stopped".to_string());
+                    }
+                    match rx.await {
+                        Ok(Ok(r)) => Ok(r),
+                        Ok(Err(e)) => Err(format!("the service failed: {e:#}")),
+                        Err(_) => Err("the service gave no response".to_string()),
+                    }
+                })
+                .await;
+                let response = match response {
+                    Some(Ok(r)) => r,
+                    Some(Err(m)) => {
+                        return Err(op_err(format!("{what}: {m} ({})", stopped(guest))));
+                    }
+                    None => {
+                        return Err(op_err(format!(
+                            "the guest was stopped before it answered {what}: {}",
+                            stopped(guest)
+                        )));
+                    }
+                };
+                let (parts, body) = response.into_parts();
+                let body = drive(guest, deadline, &timeout_end, body.collect()).await;
+                let body = match body {
+                    Some(Ok(c)) => c.to_bytes(),
+                    Some(Err(e)) => {
+                        return Err(op_err(format!(
+                            "{what}: reading the response body failed: {e}"
+                        )));
+                    }
+                    None => {
+                        return Err(op_err(format!(
+                            "the guest was stopped while sending the body for {what}: {}",
+                            stopped(guest)
+                        )));
+                    }
+                };
+                let problems = crate::http::compare_response(
+                    &req.expect,
+                    parts.status.as_u16(),
+                    &parts.headers,
+                    &body,
+                );
+                if problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Failure::new(
+                        FailureKind::Operation,
+                        format!(
+                            "operations[{index}] (request {what}): {}",
+                            problems.join("; ")
+                        ),
+                    ))
+                }
+            }
             Operation::Kill { .. } => {
                 let guest = self.guest.as_mut().expect("validated: kill follows run");
                 if guest.end.is_none() {
@@ -983,7 +1098,6 @@ impl Driver<'_> {
                 }
                 Ok(())
             }
-            other => Err(op_err(format!("`{}` is not supported", other.kind()))),
         }
     }
 
@@ -1005,6 +1119,7 @@ impl Driver<'_> {
             run,
             program: &self.program,
             preopens: &preopens,
+            extra_env: self.server_env.as_deref().unwrap_or_default(),
             stdout: stdout.clone(),
             stderr: stderr.clone(),
         };
@@ -1040,6 +1155,7 @@ impl Driver<'_> {
         let timeout_ms = self.timeout.as_millis();
         let fuel = limits.fuel;
         let engine = &self.loaded.engine;
+        let mut requests = None;
         let future: GuestFuture = match &self.loaded.target {
             Target::Core { pre, entry } => {
                 let wasi = builder.build_p1();
@@ -1068,11 +1184,7 @@ impl Driver<'_> {
                 })
             }
             Target::Component { pre } => {
-                let state = ComponentState {
-                    ctx: builder.build(),
-                    table: wasmtime::component::ResourceTable::new(),
-                    limits: store_limits,
-                };
+                let state = ComponentState::new(builder.build(), store_limits);
                 let mut store = Store::new(engine, state);
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
@@ -1081,6 +1193,21 @@ impl Driver<'_> {
                     match crate::component::run_command(&mut store, &pre).await {
                         Ok(true) => GuestEnd::Exited(0),
                         Ok(false) => GuestEnd::Exited(1),
+                        Err(e) => classify(e, timeout_ms, fuel, memory),
+                    }
+                })
+            }
+            Target::Service { pre } => {
+                let state = ComponentState::new(builder.build(), store_limits);
+                let mut store = Store::new(engine, state);
+                store.limiter(|s| &mut s.limits);
+                guard.apply(&mut store)?;
+                let pre = pre.clone();
+                let (tx, rx) = tokio::sync::mpsc::channel(1);
+                requests = Some(tx);
+                Box::pin(async move {
+                    match crate::component::serve(&mut store, &pre, rx).await {
+                        Ok(()) => GuestEnd::Exited(0),
                         Err(e) => classify(e, timeout_ms, fuel, memory),
                     }
                 })
@@ -1095,6 +1222,7 @@ impl Driver<'_> {
             cursors: [0, 0],
             watchdog,
             connections: Vec::new(),
+            requests,
         })
     }
 }

@@ -215,6 +215,8 @@ pub struct RunContext<'a> {
     /// argv[0]: the module's file name.
     pub program: &'a str,
     pub preopens: &'a [Preopen],
+    /// Variables the harness adds after the spec's env (e.g. `HTTP_SERVER_<NAME>`).
+    pub extra_env: &'a [(String, String)],
     pub stdout: Capture,
     pub stderr: Capture,
 }
@@ -249,6 +251,7 @@ impl RunContext<'_> {
         b.arg(self.program);
         b.args(&self.run.args);
         b.envs(&self.run.env);
+        b.envs(self.extra_env);
         match stdin {
             Stdin::Bytes(bytes) => {
                 b.stdin(MemoryInputPipe::new(bytes));

@@ -1,0 +1,586 @@
+//! HTTP for the `http` proposal: outgoing requests limited to loopback, the
+//! endpoints a spec's `servers` declare (hosted by the harness for the guest), and
+//! the parsing of `request` operations and their expected responses.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// Hooks that let a guest's outgoing requests reach loopback addresses only.
+#[derive(Debug, Default)]
+pub struct LoopbackHooks;
+
+/// Whether an authority's host is a loopback literal (or `localhost`).
+fn loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl WasiHttpHooks for LoopbackHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
+                    HttpError,
+                >,
+            > + Send,
+    > {
+        _ = fut;
+        Box::new(async move {
+            let host = request.uri().host().unwrap_or_default().to_string();
+            if !loopback_host(&host) {
+                return Err(HttpError::DestinationIpProhibited);
+            }
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+/// A `request` operation.
+#[derive(Debug, Clone)]
+pub struct RequestOp {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub expect: ExpectedResponse,
+}
+
+/// What a `request` expects back.
+#[derive(Debug, Clone)]
+pub struct ExpectedResponse {
+    pub status: u16,
+    /// Only the listed headers are compared.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+fn string_map(v: Option<&Value>, key: &str) -> Result<Vec<(String, String)>, String> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(format!("key `{key}.{k}`: expected a string, found {other}")),
+            })
+            .collect(),
+        Some(other) => Err(format!(
+            "key `{key}`: expected an object of strings, found {other}"
+        )),
+    }
+}
+
+fn string(v: Option<&Value>, key: &str, default: &str) -> Result<String, String> {
+    match v {
+        None => Ok(default.to_string()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(format!("key `{key}`: expected a string, found {other}")),
+    }
+}
+
+impl RequestOp {
+    /// Reads a `request` operation's JSON.
+    pub fn parse(v: &Value) -> Result<RequestOp, String> {
+        let empty = serde_json::Map::new();
+        let m = v.as_object().unwrap_or(&empty);
+        let response = m
+            .get("response")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let status = match response.get("status") {
+            None => 200,
+            Some(s) => s
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| {
+                    format!("key `response.status`: expected an HTTP status, found {s}")
+                })?,
+        };
+        Ok(RequestOp {
+            method: string(m.get("method"), "method", "GET")?.to_ascii_uppercase(),
+            path: string(m.get("path"), "path", "/")?,
+            headers: string_map(m.get("headers"), "headers")?,
+            body: string(m.get("body"), "body", "")?,
+            expect: ExpectedResponse {
+                status,
+                headers: string_map(response.get("headers"), "response.headers")?,
+                body: string(response.get("body"), "response.body", "")?,
+            },
+        })
+    }
+
+    /// The request for a served component.
+    pub fn to_http(&self) -> Result<http::Request<WasiBody>, String> {
+        let path = if self.path.starts_with('/') {
+            self.path.clone()
+        } else {
+            format!("/{}", self.path)
+        };
+        let mut b = http::Request::builder()
+            .method(self.method.as_str())
+            .uri(format!("http://localhost{path}"));
+        for (k, v) in &self.headers {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        let body = http_body_util::Full::new(Bytes::from(self.body.clone()))
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        b.body(body).map_err(|e| format!("invalid request: {e}"))
+    }
+}
+
+/// Compares a response with the expectation; the messages of every mismatch.
+pub fn compare_response(
+    expect: &ExpectedResponse,
+    status: u16,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if status != expect.status {
+        out.push(format!("status: expected {}, got {status}", expect.status));
+    }
+    for (name, want) in &expect.headers {
+        let got: Vec<&str> = headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if !got.contains(&want.as_str()) {
+            out.push(format!("header `{name}`: expected {want:?}, got {got:?}"));
+        }
+    }
+    if body != expect.body.as_bytes() {
+        out.push(format!(
+            "body: expected {:?}, got {:?}",
+            expect.body,
+            String::from_utf8_lossy(body)
+        ));
+    }
+    out
+}
+
+/// A server the harness hosts for the guest (`servers` in the spec).
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub name: String,
+    pub closed: bool,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One endpoint of a hosted server.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub method: String,
+    pub path: String,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Static(StaticResponse),
+    EchoBody,
+    EchoHeaders,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StaticResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub chunks: Option<Vec<String>>,
+    pub trailers: Vec<(String, String)>,
+}
+
+impl ServerSpec {
+    /// Reads the spec's `servers`; errors name the key.
+    pub fn parse_all(values: &[Value]) -> Result<Vec<ServerSpec>, String> {
+        let mut out: Vec<ServerSpec> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let key = format!("servers[{i}]");
+            let m = v
+                .as_object()
+                .ok_or_else(|| format!("key `{key}`: expected an object"))?;
+            let name = string(m.get("name"), &format!("{key}.name"), "")?;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "key `{key}.name`: a server name is letters, digits and `_`, got {name:?}"
+                ));
+            }
+            if out.iter().any(|s| s.name.eq_ignore_ascii_case(&name)) {
+                return Err(format!(
+                    "key `{key}.name`: server {name:?} is declared twice"
+                ));
+            }
+            let closed = match string(m.get("kind"), &format!("{key}.kind"), "listening")?.as_str()
+            {
+                "listening" => false,
+                "closed" => true,
+                other => {
+                    return Err(format!(
+                        "key `{key}.kind`: unknown kind {other:?} (listening, closed)"
+                    ));
+                }
+            };
+            let mut endpoints = Vec::new();
+            if let Some(eps) = m.get("endpoints") {
+                let eps = eps
+                    .as_array()
+                    .ok_or_else(|| format!("key `{key}.endpoints`: expected a list"))?;
+                for (j, e) in eps.iter().enumerate() {
+                    endpoints.push(Endpoint::parse(e, &format!("{key}.endpoints[{j}]"))?);
+                }
+            }
+            out.push(ServerSpec {
+                name,
+                closed,
+                endpoints,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The environment variable that gives the guest this server's address.
+    pub fn env_var(&self) -> String {
+        format!("HTTP_SERVER_{}", self.name.to_ascii_uppercase())
+    }
+}
+
+impl Endpoint {
+    fn parse(v: &Value, key: &str) -> Result<Endpoint, String> {
+        let m = v
+            .as_object()
+            .ok_or_else(|| format!("key `{key}`: expected an object"))?;
+        let method = string(m.get("method"), &format!("{key}.method"), "GET")?.to_ascii_uppercase();
+        let path = string(m.get("path"), &format!("{key}.path"), "/")?;
+        let mode = match string(m.get("mode"), &format!("{key}.mode"), "static")?.as_str() {
+            "static" => {
+                let mut r = StaticResponse {
+                    status: 200,
+                    ..Default::default()
+                };
+                match m.get("response") {
+                    None => {}
+                    Some(Value::String(s)) => r.body = s.clone(),
+                    Some(Value::Object(o)) => {
+                        let k = format!("{key}.response");
+                        if let Some(s) = o.get("status") {
+                            r.status = s.as_u64().and_then(|n| u16::try_from(n).ok()).ok_or_else(
+                                || format!("key `{k}.status`: expected an HTTP status"),
+                            )?;
+                        }
+                        r.headers = string_map(o.get("headers"), &format!("{k}.headers"))?;
+                        r.body = string(o.get("body"), &format!("{k}.body"), "")?;
+                        r.trailers = string_map(o.get("trailers"), &format!("{k}.trailers"))?;
+                        if let Some(c) = o.get("chunks") {
+                            let list = c
+                                .as_array()
+                                .and_then(|a| {
+                                    a.iter()
+                                        .map(|x| x.as_str().map(String::from))
+                                        .collect::<Option<Vec<_>>>()
+                                })
+                                .ok_or_else(|| {
+                                    format!("key `{k}.chunks`: expected a list of strings")
+                                })?;
+                            r.chunks = Some(list);
+                        }
+                    }
+                    Some(other) => {
+                        return Err(format!(
+                            "key `{key}.response`: expected a string or an object, found {other}"
+                        ));
+                    }
+                }
+                Mode::Static(r)
+            }
+            "echo-body" => Mode::EchoBody,
+            "echo-headers" => Mode::EchoHeaders,
+            other => {
+                return Err(format!(
+                    "key `{key}.mode`: unknown mode {other:?} (static, echo-body, echo-headers)"
+                ));
+            }
+        };
+        Ok(Endpoint { method, path, mode })
+    }
+}
+
+/// Starts the hosted servers on loopback; returns (env var, address) pairs. The
+/// servers run as tasks of the test's runtime and end with it.
+pub async fn start_servers(servers: &[ServerSpec]) -> std::io::Result<Vec<(String, SocketAddr)>> {
+    let mut out = Vec::new();
+    for s in servers {
+        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        if s.closed {
+            // An address where nothing listens: bound, then closed.
+            drop(listener);
+        } else {
+            let endpoints = s.endpoints.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let endpoints = endpoints.clone();
+                    tokio::spawn(async move {
+                        let _ = serve_connection(stream, &endpoints).await;
+                    });
+                }
+            });
+        }
+        out.push((s.env_var(), addr));
+    }
+    Ok(out)
+}
+
+/// A parsed request as the hosted servers see it.
+struct Incoming {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    trailers: Vec<(String, String)>,
+}
+
+async fn read_headers<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> std::io::Result<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).await? == 0 {
+            break;
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    Ok(headers)
+}
+
+async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> std::io::Result<Option<Incoming>> {
+    let mut line = String::new();
+    if r.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    let headers = read_headers(r).await?;
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = Vec::new();
+    let mut trailers = Vec::new();
+    if get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).await?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            if n == 0 {
+                trailers = read_headers(r).await?;
+                break;
+            }
+            let mut chunk = vec![0u8; n];
+            r.read_exact(&mut chunk).await?;
+            body.extend_from_slice(&chunk);
+            let mut crlf = [0u8; 2];
+            r.read_exact(&mut crlf).await?;
+        }
+    } else if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body = vec![0u8; len];
+        r.read_exact(&mut body).await?;
+    }
+    Ok(Some(Incoming {
+        method,
+        path,
+        headers,
+        body,
+        trailers,
+    }))
+}
+
+fn status_line(status: u16) -> String {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("HTTP/1.1 {status} {reason}\r\n")
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    endpoints: &[Endpoint],
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    while let Some(req) = read_request(&mut reader).await? {
+        // The path matches with its query, byte for byte: what reached the wire.
+        let found = endpoints
+            .iter()
+            .find(|e| e.method == req.method && e.path == req.path);
+        let head = req.method == "HEAD";
+        let mut out = Vec::new();
+        match found.map(|e| &e.mode) {
+            None => {
+                let body = format!("no endpoint for {} {}", req.method, req.path);
+                out.extend(status_line(404).into_bytes());
+                out.extend(format!("content-length: {}\r\n\r\n{body}", body.len()).into_bytes());
+            }
+            Some(Mode::EchoBody) => {
+                out.extend(status_line(200).into_bytes());
+                out.extend(format!("content-length: {}\r\n\r\n", req.body.len()).into_bytes());
+                out.extend_from_slice(&req.body);
+            }
+            Some(Mode::EchoHeaders) => {
+                out.extend(status_line(200).into_bytes());
+                let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                headers
+                    .entry("x-request-method".into())
+                    .or_default()
+                    .push(req.method.clone());
+                headers
+                    .entry("x-request-path".into())
+                    .or_default()
+                    .push(req.path.clone());
+                for (k, v) in &req.headers {
+                    headers
+                        .entry(format!("x-echo-{k}"))
+                        .or_default()
+                        .push(v.clone());
+                }
+                for (k, v) in &req.trailers {
+                    headers
+                        .entry(format!("x-trailer-{k}"))
+                        .or_default()
+                        .push(v.clone());
+                }
+                for (k, vs) in headers {
+                    for v in vs {
+                        out.extend(format!("{k}: {v}\r\n").into_bytes());
+                    }
+                }
+                out.extend(b"content-length: 0\r\n\r\n");
+            }
+            Some(Mode::Static(r)) => {
+                out.extend(status_line(r.status).into_bytes());
+                for (k, v) in &r.headers {
+                    out.extend(format!("{k}: {v}\r\n").into_bytes());
+                }
+                match &r.chunks {
+                    Some(chunks) => {
+                        out.extend(b"transfer-encoding: chunked\r\n");
+                        if !r.trailers.is_empty() {
+                            let names: Vec<&str> =
+                                r.trailers.iter().map(|(k, _)| k.as_str()).collect();
+                            out.extend(format!("trailer: {}\r\n", names.join(", ")).into_bytes());
+                        }
+                        out.extend(b"\r\n");
+                        for c in chunks.iter().filter(|c| !c.is_empty()) {
+                            out.extend(format!("{:x}\r\n{c}\r\n", c.len()).into_bytes());
+                        }
+                        out.extend(b"0\r\n");
+                        for (k, v) in &r.trailers {
+                            out.extend(format!("{k}: {v}\r\n").into_bytes());
+                        }
+                        out.extend(b"\r\n");
+                    }
+                    None => {
+                        out.extend(
+                            format!("content-length: {}\r\n\r\n", r.body.len()).into_bytes(),
+                        );
+                        if !head {
+                            out.extend(r.body.as_bytes());
+                        }
+                    }
+                }
+            }
+        }
+        write.write_all(&out).await?;
+        write.flush().await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(loopback_host("127.0.0.1"));
+        assert!(loopback_host("[::1]"));
+        assert!(loopback_host("localhost"));
+        assert!(!loopback_host("example.com"));
+        assert!(!loopback_host("10.0.0.1"));
+    }
+
+    #[tokio::test]
+    async fn hosted_servers_answer_by_mode() {
+        let specs = ServerSpec::parse_all(&[serde_json::json!({
+            "name": "main",
+            "endpoints": [
+                {"method": "GET", "path": "/s", "response": {"status": 201, "headers": {"x-a": "1"}, "body": "hi"}},
+                {"method": "POST", "path": "/e", "mode": "echo-body"},
+                {"method": "GET", "path": "/h", "mode": "echo-headers"},
+                {"method": "GET", "path": "/c", "response": {"chunks": ["ab", "cd"], "trailers": {"x-t": "z"}}}
+            ]
+        })])
+        .unwrap();
+        let addrs = start_servers(&specs).await.unwrap();
+        assert_eq!(addrs[0].0, "HTTP_SERVER_MAIN");
+        let addr = addrs[0].1;
+        let ask = |req: &'static str| async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(req.as_bytes()).await.unwrap();
+            s.shutdown().await.unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out
+        };
+        let r = ask("GET /s HTTP/1.1\r\nhost: x\r\n\r\n").await;
+        assert!(
+            r.starts_with("HTTP/1.1 201") && r.contains("x-a: 1") && r.ends_with("\r\n\r\nhi"),
+            "{r}"
+        );
+        let r = ask("POST /e HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc").await;
+        assert!(r.ends_with("\r\n\r\nabc"), "{r}");
+        let r = ask("GET /h HTTP/1.1\r\nx-y: 2\r\n\r\n").await;
+        assert!(
+            r.contains("x-echo-x-y: 2") && r.contains("x-request-path: /h"),
+            "{r}"
+        );
+        let r = ask("GET /c HTTP/1.1\r\n\r\n").await;
+        assert!(r.contains("2\r\nab\r\n2\r\ncd\r\n0\r\nx-t: z\r\n"), "{r}");
+        let r = ask("GET /nope HTTP/1.1\r\n\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    }
+}
