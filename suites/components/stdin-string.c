@@ -1,0 +1,1 @@
+#include "stdin-count.h"
