@@ -543,6 +543,30 @@ mod tests {
         assert!(!loopback_host("10.0.0.1"));
     }
 
+    #[test]
+    fn requests_parse_and_responses_compare() {
+        let op = RequestOp::parse(&serde_json::json!({
+            "method": "post", "path": "/echo", "headers": {"x-a": "1"}, "body": "hi",
+            "response": {"status": 201, "headers": {"content-type": "text/plain"}, "body": "hi"}
+        }))
+        .unwrap();
+        assert_eq!((op.method.as_str(), op.path.as_str(), op.body.as_str()), ("POST", "/echo", "hi"));
+        let req = op.to_http().unwrap();
+        assert_eq!(req.uri().path(), "/echo");
+        assert_eq!(req.headers()["x-a"], "1");
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "text/plain".parse().unwrap());
+        assert!(compare_response(&op.expect, 201, &headers, b"hi").is_empty());
+        let problems = compare_response(&op.expect, 200, &http::HeaderMap::new(), b"ho");
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("status: expected 201, got 200"));
+        assert!(RequestOp::parse(&serde_json::json!({"response": {"status": "x"}})).is_err());
+        assert!(ServerSpec::parse_all(&[serde_json::json!({"name": "a-b"})]).unwrap_err().contains("servers[0].name"));
+        assert!(ServerSpec::parse_all(&[serde_json::json!({"name": "a", "endpoints": [{"mode": "nope"}]})])
+            .unwrap_err()
+            .contains("servers[0].endpoints[0].mode"));
+    }
+
     #[tokio::test]
     async fn hosted_servers_answer_by_mode() {
         let specs = ServerSpec::parse_all(&[serde_json::json!({
