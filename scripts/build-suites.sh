@@ -4,8 +4,9 @@
 # Compiles every suites/**/*.c and tests/failing-suites/**/*.c into a .wasm
 # file beside it (NAME.c -> NAME.wasm). The .wasm files are committed, so this
 # only needs to run after a .c (or a header it includes) changes.
-# suites/components and tests/failing-suites/components are skipped: their
-# .wasm files are components, built by scripts/build-components.sh.
+# suites/components, suites/net and their tests/failing-suites twins are
+# skipped: their .wasm files are components, built by
+# scripts/build-components.sh and scripts/build-net.sh.
 #
 # Needs (Debian/Ubuntu):
 #   apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
@@ -62,6 +63,6 @@ while IFS= read -r -d '' src; do
         echo "ok     $out"
         uptodate=$((uptodate + 1))
     fi
-done < <(find suites tests/failing-suites \( -name '*.dir' -o -path suites/components -o -path tests/failing-suites/components \) -prune -o -name '*.c' -type f -print0 2>/dev/null | sort -z)
+done < <(find suites tests/failing-suites \( -name '*.dir' -o -path suites/components -o -path tests/failing-suites/components -o -path suites/net -o -path tests/failing-suites/net \) -prune -o -name '*.c' -type f -print0 2>/dev/null | sort -z)
 
 echo "built $built, up to date $uptodate"
