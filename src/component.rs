@@ -21,13 +21,17 @@ pub struct ComponentState {
 }
 
 impl ComponentState {
-    pub fn new(ctx: WasiCtx, limits: StoreLimits) -> ComponentState {
+    /// `http_allowed`: whether the spec lists the `http` proposal (outgoing
+    /// requests are refused otherwise).
+    pub fn new(ctx: WasiCtx, limits: StoreLimits, http_allowed: bool) -> ComponentState {
         ComponentState {
             ctx,
             table: ResourceTable::new(),
             limits,
             http: WasiHttpCtx::new(),
-            hooks: LoopbackHooks,
+            hooks: LoopbackHooks {
+                allowed: http_allowed,
+            },
         }
     }
 }

@@ -11,9 +11,13 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-/// Hooks that let a guest's outgoing requests reach loopback addresses only.
+/// Hooks for a guest's outgoing HTTP requests: refused unless the spec lists the
+/// `http` proposal, and then allowed to reach loopback hosts only.
 #[derive(Debug, Default)]
-pub struct LoopbackHooks;
+pub struct LoopbackHooks {
+    /// Whether the spec lists the `http` proposal.
+    pub allowed: bool,
+}
 
 /// Whether an authority's host is a loopback literal (or `localhost`).
 fn loopback_host(host: &str) -> bool {
@@ -40,7 +44,11 @@ impl WasiHttpHooks for LoopbackHooks {
             > + Send,
     > {
         _ = fut;
+        let allowed = self.allowed;
         Box::new(async move {
+            if !allowed {
+                return Err(HttpError::HttpRequestDenied);
+            }
             let host = request.uri().host().unwrap_or_default().to_string();
             if !loopback_host(&host) {
                 return Err(HttpError::DestinationIpProhibited);
@@ -550,7 +558,10 @@ mod tests {
             "response": {"status": 201, "headers": {"content-type": "text/plain"}, "body": "hi"}
         }))
         .unwrap();
-        assert_eq!((op.method.as_str(), op.path.as_str(), op.body.as_str()), ("POST", "/echo", "hi"));
+        assert_eq!(
+            (op.method.as_str(), op.path.as_str(), op.body.as_str()),
+            ("POST", "/echo", "hi")
+        );
         let req = op.to_http().unwrap();
         assert_eq!(req.uri().path(), "/echo");
         assert_eq!(req.headers()["x-a"], "1");
@@ -561,10 +572,18 @@ mod tests {
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("status: expected 201, got 200"));
         assert!(RequestOp::parse(&serde_json::json!({"response": {"status": "x"}})).is_err());
-        assert!(ServerSpec::parse_all(&[serde_json::json!({"name": "a-b"})]).unwrap_err().contains("servers[0].name"));
-        assert!(ServerSpec::parse_all(&[serde_json::json!({"name": "a", "endpoints": [{"mode": "nope"}]})])
+        assert!(
+            ServerSpec::parse_all(&[serde_json::json!({"name": "a-b"})])
+                .unwrap_err()
+                .contains("servers[0].name")
+        );
+        assert!(
+            ServerSpec::parse_all(&[
+                serde_json::json!({"name": "a", "endpoints": [{"mode": "nope"}]})
+            ])
             .unwrap_err()
-            .contains("servers[0].endpoints[0].mode"));
+            .contains("servers[0].endpoints[0].mode")
+        );
     }
 
     #[tokio::test]

@@ -43,6 +43,8 @@ pub const DEFAULT_OUTPUT_BYTES: u64 = 16 << 20;
 pub const DEFAULT_OPEN_FILES: u64 = 1024;
 /// Default cap on the growth of a test's preopened directories: 1 GiB.
 pub const DEFAULT_DISK_BYTES: u64 = 1 << 30;
+/// How long an operation may still complete after the guest ended.
+const AFTER_EXIT_GRACE: Duration = Duration::from_millis(200);
 /// How often the watched limits are measured while the guest waits in a host call.
 const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// Most code the in-memory incremental cache keeps: 512 MiB.
@@ -855,10 +857,11 @@ impl Driver<'_> {
                     // EOF for the guest; shutting down never blocks on a simplex pipe.
                     let _ = stdin.shutdown().await;
                 }
-                let _ = drive(
+                let _ = drive_with_grace(
                     &mut guest,
                     deadline,
                     &timeout_end,
+                    Duration::ZERO,
                     std::future::pending::<()>(),
                 )
                 .await;
@@ -910,6 +913,11 @@ impl Driver<'_> {
                 };
                 guest.cursors[0] = start + line.len();
                 let text = String::from_utf8_lossy(&line).trim().to_string();
+                if let (true, Some(end)) = (text.is_empty(), &guest.end) {
+                    return Err(op_err(format!(
+                        "the guest {end} without printing the `host:port` to connect to on stdout"
+                    )));
+                }
                 let addr: std::net::SocketAddr = text.parse().map_err(|_| {
                     op_err(format!(
                         "expected the guest to print `host:port` on stdout, got {text:?}"
@@ -958,51 +966,25 @@ impl Driver<'_> {
                 }
             }
             Operation::Send { id, payload } => {
-                let deadline = self.deadline;
-                let timeout_end = self.timeout_end();
-                let guest = self.guest.as_mut().expect("validated: send follows run");
-                let Some(pos) = guest.connections.iter().position(|(c, _)| c == id) else {
-                    return Err(op_err(format!("no connection `{id}`")));
-                };
-                let (name, mut conn) = guest.connections.swap_remove(pos);
                 let data = payload.as_bytes();
-                let sent = drive(guest, deadline, &timeout_end, async {
-                    let r = match &mut conn {
+                match self
+                    .on_connection(id, async |conn| match conn {
                         Connection::Tcp(s) => s.write_all(data).await,
                         Connection::Udp(s) => s.send(data).await.map(|_| ()),
-                    };
-                    (r, conn)
-                })
-                .await;
-                match sent {
-                    Some((Ok(()), conn)) => {
-                        guest.connections.push((name, conn));
-                        Ok(())
-                    }
-                    Some((Err(e), _)) => Err(op_err(format!("cannot send on `{id}`: {e}"))),
-                    None => Err(op_err(format!(
-                        "the guest was stopped while sending on `{id}`: {}",
-                        stopped(guest)
-                    ))),
+                    })
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    Err(m) => Err(op_err(format!("sending on `{id}`: {m}"))),
                 }
             }
             Operation::Recv { id, payload } => {
-                let deadline = self.deadline;
-                let timeout_end = self.timeout_end();
-                let guest = self.guest.as_mut().expect("validated: recv follows run");
-                let Some(pos) = guest.connections.iter().position(|(c, _)| c == id) else {
-                    return Err(op_err(format!("no connection `{id}`")));
-                };
-                let (name, mut conn) = guest.connections.swap_remove(pos);
                 let want = payload.len();
-                let got = drive(guest, deadline, &timeout_end, async {
-                    let r = conn.receive(want).await;
-                    (r, conn)
-                })
-                .await;
-                match got {
-                    Some((Ok(bytes), conn)) => {
-                        guest.connections.push((name, conn));
+                match self
+                    .on_connection(id, async |conn| conn.receive(want).await)
+                    .await
+                {
+                    Ok(bytes) => {
                         match check::read(&format!("connection `{id}`"), payload, &bytes, false) {
                             None => Ok(()),
                             Some(mut f) => {
@@ -1011,11 +993,7 @@ impl Driver<'_> {
                             }
                         }
                     }
-                    Some((Err(e), _)) => Err(op_err(format!("cannot receive on `{id}`: {e}"))),
-                    None => Err(op_err(format!(
-                        "the guest was stopped while {want} bytes were awaited on `{id}`: {}",
-                        stopped(guest)
-                    ))),
+                    Err(m) => Err(op_err(format!("receiving {want} bytes on `{id}`: {m}"))),
                 }
             }
             Operation::Request(value) => {
@@ -1101,6 +1079,28 @@ impl Driver<'_> {
         }
     }
 
+    /// Runs `io` on connection `id` while the guest keeps running; `Err` says why
+    /// it did not complete (an I/O error, or how the guest was stopped).
+    async fn on_connection<T>(
+        &mut self,
+        id: &str,
+        io: impl AsyncFnOnce(&mut Connection) -> std::io::Result<T>,
+    ) -> Result<T, String> {
+        let (deadline, timeout_end) = (self.deadline, self.timeout_end());
+        let guest = self.guest.as_mut().expect("validated: follows run");
+        let Some(pos) = guest.connections.iter().position(|(c, _)| c == id) else {
+            return Err(format!("no connection `{id}`"));
+        };
+        let (name, mut conn) = guest.connections.swap_remove(pos);
+        let result = drive(guest, deadline, &timeout_end, io(&mut conn)).await;
+        guest.connections.push((name, conn));
+        match result {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err(format!("the guest was stopped first: {}", stopped(guest))),
+        }
+    }
+
     /// Builds the run's sandbox and store and starts the guest.
     fn start(&mut self, run: &Run) -> Result<Guest, String> {
         let preopens = self
@@ -1155,6 +1155,7 @@ impl Driver<'_> {
         let timeout_ms = self.timeout.as_millis();
         let fuel = limits.fuel;
         let engine = &self.loaded.engine;
+        let http_allowed = self.spec.proposals.contains(&crate::spec::Proposal::Http);
         let mut requests = None;
         let future: GuestFuture = match &self.loaded.target {
             Target::Core { pre, entry } => {
@@ -1184,7 +1185,7 @@ impl Driver<'_> {
                 })
             }
             Target::Component { pre } => {
-                let state = ComponentState::new(builder.build(), store_limits);
+                let state = ComponentState::new(builder.build(), store_limits, http_allowed);
                 let mut store = Store::new(engine, state);
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
@@ -1198,7 +1199,7 @@ impl Driver<'_> {
                 })
             }
             Target::Service { pre } => {
-                let state = ComponentState::new(builder.build(), store_limits);
+                let state = ComponentState::new(builder.build(), store_limits, http_allowed);
                 let mut store = Store::new(engine, state);
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
@@ -1295,6 +1296,18 @@ async fn drive<T>(
     timeout_end: &GuestEnd,
     step: impl Future<Output = T>,
 ) -> Option<T> {
+    drive_with_grace(guest, deadline, timeout_end, AFTER_EXIT_GRACE, step).await
+}
+
+/// [`drive`], with how long a step may still take once the guest has ended (what
+/// it sent just before ending may still be on its way through a socket).
+async fn drive_with_grace<T>(
+    guest: &mut Guest,
+    deadline: Instant,
+    timeout_end: &GuestEnd,
+    grace: Duration,
+    step: impl Future<Output = T>,
+) -> Option<T> {
     let mut step = std::pin::pin!(step);
     // A guest blocked in a host call runs no wasm, so no epoch callback: its
     // watched limits are measured on this timer instead.
@@ -1302,15 +1315,10 @@ async fn drive<T>(
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         if guest.end.is_some() {
-            // The guest is gone: a step waiting on it resolves at once (closed
-            // streams end reads); a step still pending is over.
-            return std::future::poll_fn(|cx| {
-                std::task::Poll::Ready(match step.as_mut().poll(cx) {
-                    std::task::Poll::Ready(r) => Some(r),
-                    std::task::Poll::Pending => None,
-                })
-            })
-            .await;
+            // The guest is gone: a step waiting on its streams resolves at once
+            // (they are closed), one waiting on a socket gets a moment for data
+            // in flight; a step still pending after that is over.
+            return tokio::time::timeout(grace, step).await.ok();
         }
         tokio::select! {
             biased;
