@@ -51,26 +51,51 @@ TOML
 abs_suites=()
 for s in "${suites[@]}"; do abs_suites+=("$(cd "$s" && pwd)"); done
 
-# measure NAME CMD...: appends "seconds peak_rss_kib" to $work/NAME.
-measure() {
-    local name="$1"; shift
-    local start end
-    start=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$work/rss" "$@" >/dev/null 2>"$work/$name.err" || true
-    end=$(date +%s%N)
-    echo "$(( (end - start) / 1000000 )) $(tail -n 1 "$work/rss")" >> "$work/$name"
-}
 
 conform_warm() { "$bin" run "${suites[@]}" -q --cache-dir "$work/conform-cache" $CONFORM_ARGS; }
 conform_cold() { local d; d="$(mktemp -d -p "$work")"; "$bin" run "${suites[@]}" -q --cache-dir "$d" $CONFORM_ARGS; rm -rf "$d"; }
 wasmtime_warm() { python3 scripts/wasmtime-per-test.py --wasmtime "$WASMTIME -C cache-config=$work/wasmtime-cache.toml" "${suites[@]}"; }
 wasmtime_cold() { python3 scripts/wasmtime-per-test.py --wasmtime "$WASMTIME -C cache=n" "${suites[@]}"; }
 official() {
-    (cd "$WASI_TESTSUITE" && WASMTIME="$WASMTIME $1" python3 test-runner/wasi_test_runner.py \
+    (cd "$WASI_TESTSUITE" && WASMTIME="$WASMTIME $1" python3 "$work/py312.py" test-runner/wasi_test_runner.py \
         -t "${abs_suites[@]}" -r adapters/wasmtime.py --disable-colors)
 }
+
+# The official runner tests `str in SomeStrEnum`, which Python 3.12 allows; on
+# an older Python this shim gives enums that membership test, then runs it.
+cat > "$work/py312.py" <<'PY'
+import enum, runpy, sys
+_contains = enum.EnumType.__contains__
+def contains(cls, value):
+    if isinstance(value, str) and not isinstance(value, cls):
+        return any(m.value == value for m in cls)
+    return _contains(cls, value)
+enum.EnumType.__contains__ = contains
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path.insert(0, __import__("os").path.dirname(script))
+runpy.run_path(script, run_name="__main__")
+PY
 official_warm() { official "-C cache-config=$work/wasmtime-cache.toml"; }
 official_cold() { official "-C cache=n"; }
+
+# The variants run in a fresh bash (so /usr/bin/time can measure them): their
+# functions and the variables they use are written to a file it sources.
+funcs="$work/variants.sh"
+{
+    declare -p bin work suites abs_suites WASMTIME CONFORM_ARGS
+    declare -p WASI_TESTSUITE 2>/dev/null || true
+    declare -f conform_warm conform_cold wasmtime_warm wasmtime_cold official official_warm official_cold
+} > "$funcs"
+
+# measure NAME: runs variant NAME once, appends "milliseconds peak_rss_kib" to $work/NAME.
+measure() {
+    local name="$1" start end
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/rss" bash -c "source '$funcs'; $name" >/dev/null 2>"$work/$name.err" || true
+    end=$(date +%s%N)
+    echo "$(( (end - start) / 1000000 )) $(tail -n 1 "$work/rss")" >> "$work/$name"
+}
 
 variants=(conform_warm conform_cold)
 if [[ $have_wasmtime == 1 ]]; then
@@ -86,7 +111,7 @@ for ((i = 1; i <= RUNS; i++)); do
     echo "run $i/$RUNS" >&2
     # Alternate the order so no variant always runs right after another.
     if (( i % 2 )); then order=("${variants[@]}"); else order=(); for ((j=${#variants[@]}-1; j>=0; j--)); do order+=("${variants[j]}"); done; fi
-    for v in "${order[@]}"; do measure "$v" "$v"; done
+    for v in "${order[@]}"; do measure "$v"; done
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }

@@ -77,7 +77,9 @@ def main():
     ap.add_argument("--wasmtime", default=os.environ.get("WASMTIME", "wasmtime"))
     ap.add_argument("suites", nargs="+")
     args = ap.parse_args()
-    wasmtime = shlex.split(args.wasmtime) + ["run"]
+    # `wasmtime run [OPTIONS] MODULE`: options given with the command go after `run`.
+    words = shlex.split(args.wasmtime)
+    wasmtime = words[:1] + ["run"] + words[1:]
     run = matched = 0
     for module in tests(args.suites):
         with tempfile.TemporaryDirectory(prefix="wasmtime-per-test-") as tmp:

@@ -3,7 +3,7 @@
 //! Cranelift incremental cache that shares identical functions between modules
 //! compiled in one process.
 //!
-//! An entry on disk is `SHA-256(artifact) ‖ artifact`, written atomically (temp
+//! An entry on disk is `BLAKE3(artifact) ‖ artifact`, written atomically (temp
 //! file + rename). An entry that is truncated, corrupt, or from another engine
 //! configuration is recompiled and overwritten, never a failure.
 
@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
@@ -28,20 +27,18 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("wasi-conform"))
 }
 
-/// Feeds `Hash` values into SHA-256, so a key is stable across runs and builds.
-struct ShaHasher(Sha256);
+/// Feeds `Hash` values into BLAKE3, so a key is stable across runs and builds.
+/// (BLAKE3 rather than SHA-256: a warm run hashes every module, and the official
+/// suites are 100 MB of wasm; BLAKE3 is several times faster.)
+struct KeyHasher(blake3::Hasher);
 
-impl Hasher for ShaHasher {
+impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         unreachable!("only the digest is used")
     }
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Something compiled that the cache can store: a core module or a component.
@@ -113,12 +110,12 @@ impl ModuleCache {
 
     /// The file of a module's entry for this engine.
     fn entry<A: Artifact>(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
-        let mut h = ShaHasher(Sha256::new());
+        let mut h = KeyHasher(blake3::Hasher::new());
         A::KIND.hash(&mut h);
         engine.precompile_compatibility_hash().hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
         h.0.update(wasm);
-        let key = hex(&h.0.finalize());
+        let key = h.0.finalize().to_hex();
         self.dir
             .join(&key[..2])
             .join(format!("{}.cwasm", &key[2..]))
@@ -154,7 +151,7 @@ fn verified<A: Artifact>(engine: &Engine, data: &[u8]) -> Option<A> {
         return None;
     }
     let (digest, artifact) = data.split_at(32);
-    if Sha256::digest(artifact).as_slice() != digest {
+    if blake3::hash(artifact).as_bytes() != digest {
         return None;
     }
     // SAFETY: the bytes are exactly what `Module::serialize` produced for an
@@ -167,7 +164,7 @@ fn store(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("entries live in a subdirectory");
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &Sha256::digest(artifact))?;
+    std::io::Write::write_all(&mut tmp, blake3::hash(artifact).as_bytes())?;
     std::io::Write::write_all(&mut tmp, artifact)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
