@@ -55,22 +55,12 @@ ensure_tool() {
     fi
 }
 
+source scripts/lib.sh
 built=0
 uptodate=0
 while IFS= read -r -d '' src; do
     out="${src%.c}.wasm"
-    dir="$(dirname "$src")"
-    stale=$force
-    if [[ ! -f "$out" || "$src" -nt "$out" ]]; then
-        stale=1
-    else
-        for h in "$dir"/*.h; do
-            if [[ -f "$h" && "$h" -nt "$out" ]]; then
-                stale=1
-            fi
-        done
-    fi
-    if [[ $stale -eq 1 ]]; then
+    if needs_build "$src" "$out" "$force"; then
         ensure_tool
         echo "build  $out"
         # Named NAME.wasm so that trap backtraces read NAME.wasm!function.

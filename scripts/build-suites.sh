@@ -40,22 +40,12 @@ if ! command -v "$CC" >/dev/null 2>&1; then
     exit 1
 fi
 
+source scripts/lib.sh
 built=0
 uptodate=0
 while IFS= read -r -d '' src; do
     out="${src%.c}.wasm"
-    dir="$(dirname "$src")"
-    stale=$force
-    if [[ ! -f "$out" || "$src" -nt "$out" ]]; then
-        stale=1
-    else
-        for h in "$dir"/*.h; do
-            if [[ -f "$h" && "$h" -nt "$out" ]]; then
-                stale=1
-            fi
-        done
-    fi
-    if [[ $stale -eq 1 ]]; then
+    if needs_build "$src" "$out" "$force"; then
         echo "build  $out"
         "$CC" "${CFLAGS[@]}" -o "$out" "$src"
         built=$((built + 1))
