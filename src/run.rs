@@ -371,30 +371,6 @@ impl Runtime {
         spec: &Spec,
     ) -> Result<Loaded, Failure> {
         let module_err = |m: String| Failure::new(FailureKind::Module, m);
-        let unsupported = spec.operations.iter().find(|o| {
-            !matches!(
-                o,
-                Operation::Run(_)
-                    | Operation::Write { .. }
-                    | Operation::Read { .. }
-                    | Operation::Wait(_)
-                    | Operation::Kill { .. }
-                    | Operation::Connect { .. }
-                    | Operation::Send { .. }
-                    | Operation::Recv { .. }
-                    | Operation::Request(_)
-            )
-        });
-        if let Some(op) = unsupported {
-            return Err(Failure::new(
-                FailureKind::Spec,
-                format!(
-                    "operation `{}` is not supported by this version of wasi-conform \
-                     (supported: run, write, read, wait, kill, connect, send, recv, request)",
-                    op.kind()
-                ),
-            ));
-        }
         let spec_err =
             |m: String| Failure::new(FailureKind::Spec, format!("{}: {m}", spec_name(spec)));
         crate::http::ServerSpec::parse_all(&spec.servers).map_err(spec_err)?;
