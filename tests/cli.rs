@@ -371,3 +371,19 @@ fn bless_writes_golden_files_and_refuses_on_ci() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&golden).unwrap(), "hello\n");
 }
+
+#[test]
+fn truncated_output_is_reported_even_when_the_test_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/hostile");
+    let out = wasi_conform(
+        tmp.path(),
+        &["run", suite.to_str().unwrap(), "--filter", "output-forever"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("note: stdout was truncated at the output limit"),
+        "{stdout}"
+    );
+}

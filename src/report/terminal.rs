@@ -91,6 +91,16 @@ impl Terminal {
             for path in &r.result.blessed {
                 println!("     blessed {}", path.display());
             }
+            for (stream, cut) in [
+                ("stdout", r.result.stdout_truncated),
+                ("stderr", r.result.stderr_truncated),
+            ] {
+                if cut {
+                    println!(
+                        "     note: {stream} was truncated at the output limit; the rest was dropped"
+                    );
+                }
+            }
         }
         let _ = std::io::stdout().flush();
         if self.progress && self.done < self.total {
