@@ -7,9 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::spec::http::{Endpoint, ExpectedResponse, Mode, RequestOp, ServerSpec};
 
 /// Hooks for a guest's outgoing HTTP requests: refused unless the spec lists the
 /// `http` proposal, and then allowed to reach loopback hosts only.
@@ -62,98 +63,23 @@ impl WasiHttpHooks for LoopbackHooks {
     }
 }
 
-/// A `request` operation.
-#[derive(Debug, Clone)]
-pub struct RequestOp {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub expect: ExpectedResponse,
-}
-
-/// What a `request` expects back.
-#[derive(Debug, Clone)]
-pub struct ExpectedResponse {
-    pub status: u16,
-    /// Only the listed headers are compared.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-fn string_map(v: Option<&Value>, key: &str) -> Result<Vec<(String, String)>, String> {
-    match v {
-        None => Ok(Vec::new()),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                other => Err(format!("key `{key}.{k}`: expected a string, found {other}")),
-            })
-            .collect(),
-        Some(other) => Err(format!(
-            "key `{key}`: expected an object of strings, found {other}"
-        )),
+/// The request a `request` operation sends to a served component.
+pub fn request_for(op: &RequestOp) -> Result<http::Request<WasiBody>, String> {
+    let path = if op.path.starts_with('/') {
+        op.path.clone()
+    } else {
+        format!("/{}", op.path)
+    };
+    let mut b = http::Request::builder()
+        .method(op.method.as_str())
+        .uri(format!("http://localhost{path}"));
+    for (k, v) in &op.headers {
+        b = b.header(k.as_str(), v.as_str());
     }
-}
-
-fn string(v: Option<&Value>, key: &str, default: &str) -> Result<String, String> {
-    match v {
-        None => Ok(default.to_string()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("key `{key}`: expected a string, found {other}")),
-    }
-}
-
-impl RequestOp {
-    /// Reads a `request` operation's JSON.
-    pub fn parse(v: &Value) -> Result<RequestOp, String> {
-        let empty = serde_json::Map::new();
-        let m = v.as_object().unwrap_or(&empty);
-        let response = m
-            .get("response")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let status = match response.get("status") {
-            None => 200,
-            Some(s) => s
-                .as_u64()
-                .and_then(|n| u16::try_from(n).ok())
-                .ok_or_else(|| {
-                    format!("key `response.status`: expected an HTTP status, found {s}")
-                })?,
-        };
-        Ok(RequestOp {
-            method: string(m.get("method"), "method", "GET")?.to_ascii_uppercase(),
-            path: string(m.get("path"), "path", "/")?,
-            headers: string_map(m.get("headers"), "headers")?,
-            body: string(m.get("body"), "body", "")?,
-            expect: ExpectedResponse {
-                status,
-                headers: string_map(response.get("headers"), "response.headers")?,
-                body: string(response.get("body"), "response.body", "")?,
-            },
-        })
-    }
-
-    /// The request for a served component.
-    pub fn to_http(&self) -> Result<http::Request<WasiBody>, String> {
-        let path = if self.path.starts_with('/') {
-            self.path.clone()
-        } else {
-            format!("/{}", self.path)
-        };
-        let mut b = http::Request::builder()
-            .method(self.method.as_str())
-            .uri(format!("http://localhost{path}"));
-        for (k, v) in &self.headers {
-            b = b.header(k.as_str(), v.as_str());
-        }
-        let body = http_body_util::Full::new(Bytes::from(self.body.clone()))
-            .map_err(|never| match never {})
-            .boxed_unsync();
-        b.body(body).map_err(|e| format!("invalid request: {e}"))
-    }
+    let body = http_body_util::Full::new(Bytes::from(op.body.clone()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    b.body(body).map_err(|e| format!("invalid request: {e}"))
 }
 
 /// Compares a response with the expectation; the messages of every mismatch.
@@ -185,152 +111,6 @@ pub fn compare_response(
         ));
     }
     out
-}
-
-/// A server the harness hosts for the guest (`servers` in the spec).
-#[derive(Debug, Clone)]
-pub struct ServerSpec {
-    pub name: String,
-    pub closed: bool,
-    pub endpoints: Vec<Endpoint>,
-}
-
-/// One endpoint of a hosted server.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub method: String,
-    pub path: String,
-    pub mode: Mode,
-}
-
-#[derive(Debug, Clone)]
-pub enum Mode {
-    Static(StaticResponse),
-    EchoBody,
-    EchoHeaders,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StaticResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub chunks: Option<Vec<String>>,
-    pub trailers: Vec<(String, String)>,
-}
-
-impl ServerSpec {
-    /// Reads the spec's `servers`; errors name the key.
-    pub fn parse_all(values: &[Value]) -> Result<Vec<ServerSpec>, String> {
-        let mut out: Vec<ServerSpec> = Vec::new();
-        for (i, v) in values.iter().enumerate() {
-            let key = format!("servers[{i}]");
-            let m = v
-                .as_object()
-                .ok_or_else(|| format!("key `{key}`: expected an object"))?;
-            let name = string(m.get("name"), &format!("{key}.name"), "")?;
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!(
-                    "key `{key}.name`: a server name is letters, digits and `_`, got {name:?}"
-                ));
-            }
-            if out.iter().any(|s| s.name.eq_ignore_ascii_case(&name)) {
-                return Err(format!(
-                    "key `{key}.name`: server {name:?} is declared twice"
-                ));
-            }
-            let closed = match string(m.get("kind"), &format!("{key}.kind"), "listening")?.as_str()
-            {
-                "listening" => false,
-                "closed" => true,
-                other => {
-                    return Err(format!(
-                        "key `{key}.kind`: unknown kind {other:?} (listening, closed)"
-                    ));
-                }
-            };
-            let mut endpoints = Vec::new();
-            if let Some(eps) = m.get("endpoints") {
-                let eps = eps
-                    .as_array()
-                    .ok_or_else(|| format!("key `{key}.endpoints`: expected a list"))?;
-                for (j, e) in eps.iter().enumerate() {
-                    endpoints.push(Endpoint::parse(e, &format!("{key}.endpoints[{j}]"))?);
-                }
-            }
-            out.push(ServerSpec {
-                name,
-                closed,
-                endpoints,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The environment variable that gives the guest this server's address.
-    pub fn env_var(&self) -> String {
-        format!("HTTP_SERVER_{}", self.name.to_ascii_uppercase())
-    }
-}
-
-impl Endpoint {
-    fn parse(v: &Value, key: &str) -> Result<Endpoint, String> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| format!("key `{key}`: expected an object"))?;
-        let method = string(m.get("method"), &format!("{key}.method"), "GET")?.to_ascii_uppercase();
-        let path = string(m.get("path"), &format!("{key}.path"), "/")?;
-        let mode = match string(m.get("mode"), &format!("{key}.mode"), "static")?.as_str() {
-            "static" => {
-                let mut r = StaticResponse {
-                    status: 200,
-                    ..Default::default()
-                };
-                match m.get("response") {
-                    None => {}
-                    Some(Value::String(s)) => r.body = s.clone(),
-                    Some(Value::Object(o)) => {
-                        let k = format!("{key}.response");
-                        if let Some(s) = o.get("status") {
-                            r.status = s.as_u64().and_then(|n| u16::try_from(n).ok()).ok_or_else(
-                                || format!("key `{k}.status`: expected an HTTP status"),
-                            )?;
-                        }
-                        r.headers = string_map(o.get("headers"), &format!("{k}.headers"))?;
-                        r.body = string(o.get("body"), &format!("{k}.body"), "")?;
-                        r.trailers = string_map(o.get("trailers"), &format!("{k}.trailers"))?;
-                        if let Some(c) = o.get("chunks") {
-                            let list = c
-                                .as_array()
-                                .and_then(|a| {
-                                    a.iter()
-                                        .map(|x| x.as_str().map(String::from))
-                                        .collect::<Option<Vec<_>>>()
-                                })
-                                .ok_or_else(|| {
-                                    format!("key `{k}.chunks`: expected a list of strings")
-                                })?;
-                            r.chunks = Some(list);
-                        }
-                    }
-                    Some(other) => {
-                        return Err(format!(
-                            "key `{key}.response`: expected a string or an object, found {other}"
-                        ));
-                    }
-                }
-                Mode::Static(r)
-            }
-            "echo-body" => Mode::EchoBody,
-            "echo-headers" => Mode::EchoHeaders,
-            other => {
-                return Err(format!(
-                    "key `{key}.mode`: unknown mode {other:?} (static, echo-body, echo-headers)"
-                ));
-            }
-        };
-        Ok(Endpoint { method, path, mode })
-    }
 }
 
 /// Starts the hosted servers on loopback; returns (env var, address) pairs. The
@@ -553,16 +333,19 @@ mod tests {
 
     #[test]
     fn requests_parse_and_responses_compare() {
-        let op = RequestOp::parse(&serde_json::json!({
-            "method": "post", "path": "/echo", "headers": {"x-a": "1"}, "body": "hi",
-            "response": {"status": 201, "headers": {"content-type": "text/plain"}, "body": "hi"}
-        }))
+        let op = RequestOp::parse(
+            &serde_json::json!({
+                "method": "post", "path": "/echo", "headers": {"x-a": "1"}, "body": "hi",
+                "response": {"status": 201, "headers": {"content-type": "text/plain"}, "body": "hi"}
+            }),
+            "operations[1]",
+        )
         .unwrap();
         assert_eq!(
             (op.method.as_str(), op.path.as_str(), op.body.as_str()),
             ("POST", "/echo", "hi")
         );
-        let req = op.to_http().unwrap();
+        let req = request_for(&op).unwrap();
         assert_eq!(req.uri().path(), "/echo");
         assert_eq!(req.headers()["x-a"], "1");
         let mut headers = http::HeaderMap::new();
@@ -571,7 +354,12 @@ mod tests {
         let problems = compare_response(&op.expect, 200, &http::HeaderMap::new(), b"ho");
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("status: expected 201, got 200"));
-        assert!(RequestOp::parse(&serde_json::json!({"response": {"status": "x"}})).is_err());
+        let e = RequestOp::parse(
+            &serde_json::json!({"response": {"status": "x"}}),
+            "operations[1]",
+        )
+        .unwrap_err();
+        assert!(e.contains("key `operations[1].response.status`"), "{e}");
         assert!(
             ServerSpec::parse_all(&[serde_json::json!({"name": "a-b"})])
                 .unwrap_err()

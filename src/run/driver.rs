@@ -139,14 +139,14 @@ impl Driver<'_> {
         match op {
             Operation::Run(run) => {
                 if self.server_env.is_none() {
-                    let specs = crate::http::ServerSpec::parse_all(&self.spec.servers)
-                        .map_err(|m| Failure::new(FailureKind::Spec, m))?;
-                    let addrs = crate::http::start_servers(&specs).await.map_err(|e| {
-                        Failure::new(
-                            FailureKind::Setup,
-                            format!("cannot start the spec's HTTP servers: {e}"),
-                        )
-                    })?;
+                    let addrs = crate::http::start_servers(&self.spec.servers)
+                        .await
+                        .map_err(|e| {
+                            Failure::new(
+                                FailureKind::Setup,
+                                format!("cannot start the spec's HTTP servers: {e}"),
+                            )
+                        })?;
                     self.server_env =
                         Some(addrs.into_iter().map(|(k, a)| (k, a.to_string())).collect());
                 }
@@ -375,10 +375,9 @@ impl Driver<'_> {
                     Err(m) => Err(op_err(format!("receiving {want} bytes on `{id}`: {m}"))),
                 }
             }
-            Operation::Request(value) => {
+            Operation::Request(req) => {
                 let deadline = self.deadline;
                 let timeout_end = self.timeout_end();
-                let req = crate::http::RequestOp::parse(value).map_err(op_err)?;
                 let guest = self.guest.as_mut().expect("validated: request follows run");
                 let Some(requests) = guest.requests.clone() else {
                     return Err(op_err(
@@ -386,7 +385,7 @@ impl Driver<'_> {
                             .into(),
                     ));
                 };
-                let http_req = req.to_http().map_err(op_err)?;
+                let http_req = crate::http::request_for(req).map_err(op_err)?;
                 let (tx, rx) = futures::channel::oneshot::channel();
                 let what = format!("{} {}", req.method, req.path);
                 let response = drive(guest, deadline, &timeout_end, async move {

@@ -22,7 +22,7 @@ use crate::component::ComponentState;
 use crate::discover::WasiVersion;
 use crate::module::{ModuleInfo, ModuleKind};
 use crate::sandbox::Sandbox;
-use crate::spec::{Invoke, Operation, Spec};
+use crate::spec::{Invoke, Spec};
 use crate::watchdog::{LimitHit, Watchdog};
 
 mod driver;
@@ -366,15 +366,6 @@ impl Runtime {
         spec: &Spec,
     ) -> Result<Loaded, Failure> {
         let module_err = |m: String| Failure::new(FailureKind::Module, m);
-        let spec_err =
-            |m: String| Failure::new(FailureKind::Spec, format!("{}: {m}", spec_name(spec)));
-        crate::http::ServerSpec::parse_all(&spec.servers).map_err(spec_err)?;
-        for (i, op) in spec.operations.iter().enumerate() {
-            if let Operation::Request(v) = op {
-                crate::http::RequestOp::parse(v)
-                    .map_err(|m| spec_err(format!("operations[{i}] (request): {m}")))?;
-            }
-        }
         let info = ModuleInfo::read(path).map_err(|e| module_err(e.to_string()))?;
         let set = if spec.limits.fuel.is_some() {
             &self.engines.fueled

@@ -12,6 +12,8 @@
 //! assert!(matches!(spec.operations[0], Operation::Run(_)));
 //! ```
 
+pub mod http;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,9 @@ pub enum SpecError {
         column: usize,
         message: String,
     },
+    /// A nested value is invalid; the message names its key.
+    #[error("{}: {message}", file.display())]
+    Invalid { file: PathBuf, message: String },
     /// A key is unknown, of the wrong type, conflicts with another, or its value is invalid.
     #[error("{}: key `{key}`: {message}", file.display())]
     Key {
@@ -77,8 +82,8 @@ pub struct Spec {
     pub proposals: Vec<Proposal>,
     /// The world the module implements.
     pub world: World,
-    /// HTTP endpoints the harness hosts for the guest (kept as JSON until served).
-    pub servers: Vec<Value>,
+    /// HTTP endpoints the harness hosts for the guest.
+    pub servers: Vec<http::ServerSpec>,
     /// More diagnostics from the runtime; never changes the guest's view.
     pub debug: bool,
     /// Directories preopened for every run besides a run's `root`.
@@ -129,8 +134,8 @@ pub enum Operation {
     Send { id: String, payload: String },
     /// Receive over a connection and compare.
     Recv { id: String, payload: String },
-    /// Send an HTTP request to a served component (kept as JSON).
-    Request(Value),
+    /// Send an HTTP request to a served component and compare the response.
+    Request(http::RequestOp),
     /// Stop a long-running guest.
     Kill { signal: String },
 }
@@ -441,7 +446,14 @@ impl Parser<'_> {
                 spec.world = self.world(obj)?;
                 spec.servers = match obj.get("servers") {
                     None => Vec::new(),
-                    Some(Value::Array(items)) => items.clone(),
+                    Some(Value::Array(items)) => {
+                        http::ServerSpec::parse_all(items).map_err(|message| {
+                            SpecError::Invalid {
+                                file: self.file.to_path_buf(),
+                                message,
+                            }
+                        })?
+                    }
                     Some(other) => {
                         return Err(self.wrong_type("servers", "a list of servers", other));
                     }
@@ -1122,7 +1134,12 @@ impl Parser<'_> {
                     &key,
                     &["type", "method", "path", "headers", "body", "response"],
                 )?;
-                Operation::Request(value.clone())
+                Operation::Request(http::RequestOp::parse(value, &key).map_err(|message| {
+                    SpecError::Invalid {
+                        file: self.file.to_path_buf(),
+                        message,
+                    }
+                })?)
             }
             "kill" => {
                 self.check_keys(map, &key, &["type", "signal"])?;
@@ -1397,6 +1414,40 @@ mod tests {
             err(r#"{"operations": [{"type": "run"}, {"type": "send", "id": "x"}, {"type": "wait"}]}"#)
                 .contains("no connection `x`")
         );
+    }
+
+    #[test]
+    fn http_parts_are_validated_with_their_keys() {
+        let e = err(
+            r#"{"operations": [{"type": "run"}, {"type": "request", "response": {"status": "x"}}, {"type": "wait"}]}"#,
+        );
+        assert!(
+            e.contains("dir/t.json") && e.contains("operations[1].response.status"),
+            "{e}"
+        );
+        let e = err(r#"{"servers": [{"name": "a b"}]}"#);
+        assert!(
+            e.contains("dir/t.json") && e.contains("servers[0].name"),
+            "{e}"
+        );
+        let e = err(r#"{"servers": [{"name": "a", "endpoints": [{"pth": "/"}]}]}"#);
+        assert!(
+            e.contains("servers[0].endpoints[0].pth") && e.contains("did you mean `path`?"),
+            "{e}"
+        );
+        let e = err(r#"{"servers": [{"name": "a", "kind": "closed", "endpoints": []}]}"#);
+        assert!(e.contains("takes no endpoints"), "{e}");
+        let e = err(
+            r#"{"servers": [{"name": "a", "endpoints": [{"response": {"body": "x", "chunks": []}}]}]}"#,
+        );
+        assert!(e.contains("not both"), "{e}");
+        let s = parse(
+            r#"{"servers": [{"name": "main", "endpoints": [{"path": "/x", "mode": "echo-body"}]}],
+                "operations": [{"type": "run"}, {"type": "request", "path": "/x"}, {"type": "kill"}, {"type": "wait"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.servers[0].env_var(), "HTTP_SERVER_MAIN");
+        assert!(matches!(&s.operations[1], Operation::Request(r) if r.path == "/x"));
     }
 
     #[test]
