@@ -153,6 +153,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.jobs == Some(0) {
         anyhow::bail!("--jobs must be at least 1");
     }
+    if args.incremental && matches!(args.compiler, CompilerArg::Winch) {
+        anyhow::bail!(
+            "--incremental shares functions between modules compiled by Cranelift; \
+             add --compiler cranelift (or cranelift-fast)"
+        );
+    }
     let bless = args.bless || std::env::var("WASI_CONFORM_BLESS").is_ok_and(|v| v == "1");
     if bless {
         wasi_conform::harness::bless_allowed().map_err(anyhow::Error::msg)?;

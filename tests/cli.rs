@@ -138,6 +138,10 @@ fn usage_errors_exit_two() {
     );
     let out = wasi_conform(tmp.path(), &["run", ".", "--timeout", "x"]);
     assert_eq!(out.status.code(), Some(2));
+    suite(tmp.path());
+    let out = wasi_conform(tmp.path(), &["run", "s", "--incremental"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--compiler cranelift"));
 }
 
 #[test]
