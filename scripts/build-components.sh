@@ -29,19 +29,9 @@ DIRS=(suites/components tests/failing-suites/components)
 TOOL_DIR=scripts/componentize
 TOOL="$TOOL_DIR/target/release/componentize"
 
-force=0
-if [[ "${1:-}" == "--force" ]]; then
-    force=1
-elif [[ $# -gt 0 ]]; then
-    echo "usage: $0 [--force]" >&2
-    exit 2
-fi
-
-if ! command -v "$CC" >/dev/null 2>&1; then
-    echo "error: $CC not found; install it with:" >&2
-    echo "  apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32" >&2
-    exit 1
-fi
+source scripts/lib.sh
+parse_force "$@"
+require_cc
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -55,7 +45,6 @@ ensure_tool() {
     fi
 }
 
-source scripts/lib.sh
 built=0
 uptodate=0
 while IFS= read -r -d '' src; do

@@ -26,21 +26,10 @@ cd "$(dirname "$0")/.."
 CC="${CC:-clang-19}"
 CFLAGS=(--target=wasm32-wasi -O2 -Wall -Wextra -Wno-unused-parameter -Wl,--strip-debug)
 
-force=0
-if [[ "${1:-}" == "--force" ]]; then
-    force=1
-elif [[ $# -gt 0 ]]; then
-    echo "usage: $0 [--force]" >&2
-    exit 2
-fi
-
-if ! command -v "$CC" >/dev/null 2>&1; then
-    echo "error: $CC not found; install it with:" >&2
-    echo "  apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32" >&2
-    exit 1
-fi
-
 source scripts/lib.sh
+parse_force "$@"
+require_cc
+
 built=0
 uptodate=0
 while IFS= read -r -d '' src; do

@@ -11,3 +11,24 @@ needs_build() {
     done
     return 1
 }
+
+# parse_force "$@": sets force=1 for `--force`, 0 for no argument; anything
+# else is a usage error.
+parse_force() {
+    force=0
+    if [[ "${1:-}" == "--force" ]]; then
+        force=1
+    elif [[ $# -gt 0 ]]; then
+        echo "usage: $0 [--force]" >&2
+        exit 2
+    fi
+}
+
+# require_cc: stops with the install command when $CC is missing.
+require_cc() {
+    if ! command -v "$CC" >/dev/null 2>&1; then
+        echo "error: $CC not found; install it with:" >&2
+        echo "  apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32" >&2
+        exit 1
+    fi
+}
