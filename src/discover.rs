@@ -112,11 +112,9 @@ impl Manifest {
                     return Err(format!("key `{key}`: expected a string, found {other}"));
                 }
                 (other, _) => {
-                    let hint = crate::spec::did_you_mean(other, &["name", "version"])
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
                     return Err(format!(
-                        "key `{other}`: unknown key{hint} (allowed keys: name, version)"
+                        "key `{other}`: {}",
+                        crate::spec::unknown_key_message(other, &["name", "version"])
                     ));
                 }
             }

@@ -28,15 +28,10 @@ fn check_keys(
 ) -> Result<(), String> {
     match m.keys().find(|k| !allowed.contains(&k.as_str())) {
         None => Ok(()),
-        Some(k) => {
-            let hint = super::did_you_mean(k, allowed)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            Err(format!(
-                "key `{key}.{k}`: unknown key{hint} (allowed keys: {})",
-                allowed.join(", ")
-            ))
-        }
+        Some(k) => Err(format!(
+            "key `{key}.{k}`: {}",
+            super::unknown_key_message(k, allowed)
+        )),
     }
 }
 

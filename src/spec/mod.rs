@@ -520,12 +520,7 @@ impl Parser<'_> {
                 _ => "not allowed here".to_string(),
             }
         } else {
-            let mut m = "unknown key".to_string();
-            if let Some(s) = did_you_mean(key, allowed) {
-                m.push_str(&format!("; did you mean `{s}`?"));
-            }
-            m.push_str(&format!(" (allowed keys: {})", allowed.join(", ")));
-            m
+            unknown_key_message(key, allowed)
         };
         self.err(key, message)
     }
@@ -706,12 +701,7 @@ impl Parser<'_> {
     }
 
     fn unknown_key_in(&self, parent: &str, key: &str, allowed: &[&str]) -> SpecError {
-        let mut m = "unknown key".to_string();
-        if let Some(s) = did_you_mean(key, allowed) {
-            m.push_str(&format!("; did you mean `{s}`?"));
-        }
-        m.push_str(&format!(" (allowed keys: {})", allowed.join(", ")));
-        self.err(format!("{parent}.{key}"), m)
+        self.err(format!("{parent}.{key}"), unknown_key_message(key, allowed))
     }
 
     fn check_keys(
@@ -1260,6 +1250,14 @@ fn check_wasm_value(v: &Value) -> Result<(), String> {
             describe(other)
         )),
     }
+}
+
+/// "unknown key; did you mean `x`? (allowed keys: ...)" for a key not in `allowed`.
+pub fn unknown_key_message(key: &str, allowed: &[&str]) -> String {
+    let hint = did_you_mean(key, allowed)
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default();
+    format!("unknown key{hint} (allowed keys: {})", allowed.join(", "))
 }
 
 /// Suggests the closest allowed name for a misspelt one.
