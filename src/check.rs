@@ -16,6 +16,8 @@ pub enum GuestEnd {
     Trapped(Trap),
     /// An invoked function returned these values.
     Returned(Vec<WasmValue>),
+    /// An external runtime's process was ended by this signal.
+    Signaled(i32),
 }
 
 impl fmt::Display for GuestEnd {
@@ -24,6 +26,7 @@ impl fmt::Display for GuestEnd {
             GuestEnd::Exited(code) => write!(f, "exited with code {code}"),
             GuestEnd::Trapped(t) => write!(f, "trapped: {}", t.message),
             GuestEnd::Returned(v) => write!(f, "returned [{}]", join_values(v)),
+            GuestEnd::Signaled(s) => write!(f, "was killed by signal {s}"),
         }
     }
 }
@@ -90,19 +93,6 @@ pub enum FailureKind {
     Result,
 }
 
-impl FailureKind {
-    /// The official runner's failure `type` strings.
-    pub fn report_type(self) -> &'static str {
-        match self {
-            FailureKind::Exit | FailureKind::Stream | FailureKind::File | FailureKind::Result => {
-                "Expectation mismatch"
-            }
-            FailureKind::Operation => "Expectation mismatch",
-            FailureKind::Spec | FailureKind::Module | FailureKind::Setup => "Unexpected",
-        }
-    }
-}
-
 impl Failure {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
         Failure {
@@ -133,6 +123,10 @@ pub fn exit(expected: &ExitExpectation, actual: &GuestEnd) -> Option<Failure> {
                 "exit code: expected {want}, but the function returned [{}]",
                 join_values(v)
             ),
+        )),
+        (ExitExpectation::Code(want), GuestEnd::Signaled(s)) => Some(Failure::new(
+            FailureKind::Exit,
+            format!("exit code: expected {want}, but the runtime process was killed by signal {s}"),
         )),
         (ExitExpectation::Code(want), GuestEnd::Trapped(t)) => Some(Failure::new(
             FailureKind::Exit,
@@ -446,6 +440,31 @@ fn visible_lines(bytes: &[u8]) -> Vec<String> {
 fn visible_block(bytes: &[u8]) -> String {
     visible_lines(bytes).join("\n")
 }
+
+/// A short, one-line rendering of bytes for a message: quoted, invisible
+/// characters escaped, at most [`INLINE_EXCERPT_BYTES`] of them (head and tail,
+/// with the count of what was cut between).
+pub fn excerpt_inline(bytes: &[u8]) -> String {
+    let quote = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .chars()
+            .flat_map(char::escape_debug)
+            .collect::<String>()
+    };
+    if bytes.len() <= INLINE_EXCERPT_BYTES {
+        return format!("\"{}\"", quote(bytes));
+    }
+    let half = INLINE_EXCERPT_BYTES / 2;
+    format!(
+        "\"{}\" ... ({} bytes not shown) ... \"{}\"",
+        quote(&bytes[..half]),
+        bytes.len() - 2 * half,
+        quote(&bytes[bytes.len() - half..])
+    )
+}
+
+/// The most bytes [`excerpt_inline`] shows.
+pub const INLINE_EXCERPT_BYTES: usize = 256;
 
 /// Makes invisible characters of one line visible: control characters as escapes,
 /// trailing spaces as `·`. The line's own `\n` is dropped.

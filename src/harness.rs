@@ -1,6 +1,6 @@
 //! The [`Harness`]: the one API the CLI and the `cargo test` target share. It runs
-//! a discovered test through spec → sandbox → run → check and returns a
-//! [`TestOutcome`].
+//! a discovered test through spec → sandbox → run → check on one of its
+//! runtimes (backends) and returns a [`TestOutcome`].
 //!
 //! ```no_run
 //! use wasi_conform::{discover, Harness, HarnessOptions};
@@ -11,11 +11,13 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::check::{self, Failure, FailureKind, GuestEnd};
 use crate::discover::{Suite, TestCase};
-use crate::run::{Observation, Runtime, RuntimeConfig};
+use crate::run::embedded::Embedded;
+use crate::run::{Backend, CompileConfig, Execution, Observation, RunDefaults, RuntimeInfo};
 use crate::spec::{Spec, StreamMatcher};
 
 /// Threads a test's filesystem calls may use at once (tokio's blocking pool).
@@ -25,7 +27,9 @@ const MAX_BLOCKING_THREADS: usize = 4;
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
     /// Limits where specs set none.
-    pub runtime: RuntimeConfig,
+    pub defaults: RunDefaults,
+    /// How the embedded runtime compiles and caches modules.
+    pub compile: CompileConfig,
     /// Colour diffs (for a terminal).
     pub color: bool,
     /// Root of golden files (`expected/SUITE_PATH/NAME.stdout|.stderr`); used when it exists.
@@ -37,7 +41,8 @@ pub struct HarnessOptions {
 impl Default for HarnessOptions {
     fn default() -> Self {
         HarnessOptions {
-            runtime: RuntimeConfig::default(),
+            defaults: RunDefaults::default(),
+            compile: CompileConfig::default(),
             color: false,
             expected_dir: Some(PathBuf::from("expected")),
             bless: false,
@@ -45,11 +50,13 @@ impl Default for HarnessOptions {
     }
 }
 
-/// The result of one test.
+/// The result of one test on one runtime.
 #[derive(Debug, Clone, Default)]
 pub struct TestOutcome {
     /// Every way the test failed; empty = passed.
     pub failures: Vec<Failure>,
+    /// Why the runtime did not run the test, if it did not.
+    pub skipped: Option<String>,
     /// Operations a failure kept from running.
     pub not_reached: Vec<String>,
     pub duration: Duration,
@@ -68,6 +75,13 @@ pub struct TestOutcome {
 impl TestOutcome {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    fn failed(kind: FailureKind, message: String) -> TestOutcome {
+        TestOutcome {
+            failures: vec![Failure::new(kind, message)],
+            ..TestOutcome::default()
+        }
     }
 
     /// The failure report: every failure, then what was not reached.
@@ -99,25 +113,55 @@ pub enum HarnessError {
     Engine(String),
 }
 
-/// Runs tests. Create one per process and share it (it owns the engine).
+/// Runs tests. Create one per process and share it (it owns the engines).
 pub struct Harness {
-    runtime: Runtime,
+    backends: Vec<Arc<dyn Backend>>,
+    infos: Vec<Arc<RuntimeInfo>>,
     options: HarnessOptions,
 }
 
 impl Harness {
+    /// A harness with the embedded runtime only.
     pub fn new(options: HarnessOptions) -> Result<Harness, HarnessError> {
-        let runtime = Runtime::new(options.runtime.clone())
+        let embedded = Embedded::new(options.compile.clone())
             .map_err(|e| HarnessError::Engine(format!("{e:#}")))?;
-        Ok(Harness { runtime, options })
+        Ok(Harness::with_backends(options, vec![Arc::new(embedded)]))
     }
 
-    /// Runs one test to the end. Never panics on bad input; a panic inside the
-    /// harness itself becomes this test's failure.
+    /// A harness running tests on these runtimes (at least one).
+    pub fn with_backends(options: HarnessOptions, backends: Vec<Arc<dyn Backend>>) -> Harness {
+        assert!(!backends.is_empty(), "a harness needs a runtime");
+        let infos = backends.iter().map(|b| Arc::new(b.info().clone())).collect();
+        Harness {
+            backends,
+            infos,
+            options,
+        }
+    }
+
+    /// The runtimes' names and versions, in the order given.
+    pub fn runtimes(&self) -> &[Arc<RuntimeInfo>] {
+        &self.infos
+    }
+
+    /// How many runtimes run each test.
+    pub fn runtime_count(&self) -> usize {
+        self.backends.len()
+    }
+
+    /// Runs one test on the first runtime.
     pub fn run_test(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
+        self.run_test_on(0, suite, test)
+    }
+
+    /// Runs one test on runtime `runtime` (an index into [`Harness::runtimes`]).
+    /// Never panics on bad input; a panic inside the harness itself becomes this
+    /// test's failure.
+    pub fn run_test_on(&self, runtime: usize, suite: &Suite, test: &TestCase) -> TestOutcome {
         let start = Instant::now();
+        let backend = self.backends[runtime].as_ref();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.run_test_inner(suite, test)
+            self.run_test_inner(backend, suite, test)
         }));
         let mut outcome = result.unwrap_or_else(|panic| {
             let what = panic
@@ -125,33 +169,26 @@ impl Harness {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
-            TestOutcome {
-                failures: vec![Failure::new(
-                    FailureKind::Setup,
-                    format!("internal error in wasi-conform while running this test (a bug; please report it): {what}"),
-                )],
-                ..TestOutcome::default()
-            }
+            TestOutcome::failed(
+                FailureKind::Setup,
+                format!("internal error in wasi-conform while running this test (a bug; please report it): {what}"),
+            )
         });
         outcome.duration = start.elapsed();
         outcome
     }
 
-    fn run_test_inner(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
-        let fail = |kind, message: String| TestOutcome {
-            failures: vec![Failure::new(kind, message)],
-            ..TestOutcome::default()
-        };
+    fn run_test_inner(&self, backend: &dyn Backend, suite: &Suite, test: &TestCase) -> TestOutcome {
         if let Some(problem) = &test.problem {
-            return fail(FailureKind::Spec, problem.clone());
+            return TestOutcome::failed(FailureKind::Spec, problem.clone());
         }
         if let Some(problem) = &suite.manifest_error {
-            return fail(FailureKind::Spec, problem.clone());
+            return TestOutcome::failed(FailureKind::Spec, problem.clone());
         }
         let spec = match &test.spec_file {
             Some(file) => match Spec::from_file(file) {
                 Ok(s) => s,
-                Err(e) => return fail(FailureKind::Spec, e.to_string()),
+                Err(e) => return TestOutcome::failed(FailureKind::Spec, e.to_string()),
             },
             None => Spec::default_for(&suite.dir),
         };
@@ -162,82 +199,47 @@ impl Harness {
         {
             Ok(rt) => rt,
             Err(e) => {
-                return fail(
+                return TestOutcome::failed(
                     FailureKind::Setup,
                     format!("cannot start an async runtime: {e}"),
                 );
             }
         };
-        let obs = rt.block_on(self.runtime.run(&test.module, suite.version(), &spec));
+        let execution = rt.block_on(crate::run::execute(
+            backend,
+            &self.options.defaults,
+            &test.module,
+            suite.version(),
+            &spec,
+        ));
         drop(rt);
-        self.check(suite, test, &spec, obs)
+        match execution {
+            Execution::Skipped(reason) => TestOutcome {
+                skipped: Some(reason),
+                ..TestOutcome::default()
+            },
+            Execution::Ran(obs) => self.check(suite, test, &spec, obs),
+        }
     }
 
     /// Checks what the run left against the spec's final expectations.
     fn check(&self, suite: &Suite, test: &TestCase, spec: &Spec, obs: Observation) -> TestOutcome {
-        let color = self.options.color;
-        let mut failures = obs.failures;
-        let mut streams_shown = false;
+        let mut failures = obs.failures.clone();
         let mut blessed = Vec::new();
+        let mut streams_shown = false;
         if obs.completed {
-            let streams = [
-                ("stdout", &spec.stdout, &obs.stdout, obs.stdout_truncated),
-                ("stderr", &spec.stderr, &obs.stderr, obs.stderr_truncated),
-            ];
-            for (name, inline, actual, truncated) in streams {
-                let convention = self.golden_file(suite, test, name);
-                let matcher = match inline {
-                    Some(m) => Some(m.clone()),
-                    None => convention
-                        .filter(|p| p.is_file() || (self.options.bless && !actual.is_empty()))
-                        .map(StreamMatcher::File),
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                let matcher = match stream {
+                    Stream::Stdout => &spec.stdout,
+                    Stream::Stderr => &spec.stderr,
                 };
-                let Some(matcher) = matcher else { continue };
-                if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
-                    match bless(path, actual, &obs.redactions) {
-                        Ok(()) => blessed.push(path.clone()),
-                        Err(e) => failures.push(Failure::new(
-                            FailureKind::Setup,
-                            format!("cannot bless golden file {}: {e}", path.display()),
-                        )),
-                    }
-                    continue;
-                }
-                let golden = match &matcher {
-                    StreamMatcher::File(path) => match std::fs::read(path) {
-                        Ok(bytes) => Some(bytes),
-                        Err(e) => {
-                            failures.push(Failure::new(
-                                FailureKind::Spec,
-                                format!(
-                                    "golden file {} for {name} cannot be read: {e}",
-                                    path.display()
-                                ),
-                            ));
-                            continue;
-                        }
-                    },
-                    _ => None,
-                };
-                if let Some(mut f) =
-                    check::stream(name, &matcher, golden.as_deref(), actual, truncated, color)
-                {
-                    if golden.is_some() {
-                        f.message.push_str(
-                            "\nto accept the actual output as the golden file, rerun in bless mode \
-                             (`--bless`, or WASI_CONFORM_BLESS=1 under cargo test)",
-                        );
-                    }
-                    streams_shown = true;
+                let golden = self.golden_file(suite, test, stream.name());
+                if let Some(f) = self.check_stream(stream, matcher, golden, &obs, &mut blessed) {
+                    streams_shown |= f.kind == FailureKind::Stream;
                     failures.push(f);
                 }
             }
-            for (path, state) in &obs.files {
-                let expected = spec.files.get(path).and_then(|e| e.as_deref());
-                if let Some(f) = check::file(path, expected, state, color) {
-                    failures.push(f);
-                }
-            }
+            failures.extend(check_files(spec, &obs, self.options.color));
             if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end)
                 && let Some(expected) = &invoke.result
                 && let Some(f) = check::values(&invoke.call(), expected, values)
@@ -248,17 +250,11 @@ impl Harness {
         // Show what the guest printed when that helps explain a failure.
         let ran = obs.end.is_some() || !obs.stdout.is_empty() || !obs.stderr.is_empty();
         if !failures.is_empty() && !streams_shown && ran {
-            for (name, bytes) in [("stdout", &obs.stdout), ("stderr", &obs.stderr)] {
-                if !bytes.is_empty() {
-                    failures.push(Failure::new(
-                        FailureKind::Stream,
-                        format!("(the guest's {name}, for context)\n{}", excerpt(bytes)),
-                    ));
-                }
-            }
+            failures.extend(context_excerpts(&obs));
         }
         TestOutcome {
             failures,
+            skipped: None,
             not_reached: obs.not_reached,
             duration: Duration::ZERO,
             end: obs.end,
@@ -270,12 +266,116 @@ impl Harness {
         }
     }
 
+    /// Checks (or, in bless mode, writes) one stream: against its inline
+    /// expectation, else against its conventional golden file when there is one.
+    fn check_stream(
+        &self,
+        stream: Stream,
+        inline: &Option<StreamMatcher>,
+        convention: Option<PathBuf>,
+        obs: &Observation,
+        blessed: &mut Vec<PathBuf>,
+    ) -> Option<Failure> {
+        let (name, actual, truncated) = match stream {
+            Stream::Stdout => ("stdout", &obs.stdout, obs.stdout_truncated),
+            Stream::Stderr => ("stderr", &obs.stderr, obs.stderr_truncated),
+        };
+        let matcher = match inline {
+            Some(m) => m.clone(),
+            None => convention
+                .filter(|p| p.is_file() || (self.options.bless && !actual.is_empty()))
+                .map(StreamMatcher::File)?,
+        };
+        if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
+            return match bless(path, actual, &obs.redactions) {
+                Ok(()) => {
+                    blessed.push(path.clone());
+                    None
+                }
+                Err(e) => Some(Failure::new(
+                    FailureKind::Setup,
+                    format!("cannot bless golden file {}: {e}", path.display()),
+                )),
+            };
+        }
+        let golden = match &matcher {
+            StreamMatcher::File(path) => match std::fs::read(path) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    return Some(Failure::new(
+                        FailureKind::Spec,
+                        format!(
+                            "golden file {} for {name} cannot be read: {e}",
+                            path.display()
+                        ),
+                    ));
+                }
+            },
+            _ => None,
+        };
+        let mut f = check::stream(
+            name,
+            &matcher,
+            golden.as_deref(),
+            actual,
+            truncated,
+            self.options.color,
+        )?;
+        if golden.is_some() {
+            f.message.push_str(
+                "\nto accept the actual output as the golden file, rerun in bless mode \
+                 (`--bless`, or WASI_CONFORM_BLESS=1 under cargo test)",
+            );
+        }
+        Some(f)
+    }
+
     /// `expected/SUITE_PATH/NAME.stdout` (or `.stderr`), whether it exists or not.
     fn golden_file(&self, suite: &Suite, test: &TestCase, stream: &str) -> Option<PathBuf> {
         let root = self.options.expected_dir.as_ref()?;
         let rel = suite.path.trim_start_matches('/');
         Some(root.join(rel).join(format!("{}.{stream}", test.name)))
     }
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// Compares every file the spec's `files` names.
+fn check_files(spec: &Spec, obs: &Observation, color: bool) -> Vec<Failure> {
+    obs.files
+        .iter()
+        .filter_map(|(path, state)| {
+            let expected = spec.files.get(path).and_then(|e| e.as_deref());
+            check::file(path, expected, state, color)
+        })
+        .collect()
+}
+
+/// The guest's output, shown for context under a failure.
+fn context_excerpts(obs: &Observation) -> Vec<Failure> {
+    [("stdout", &obs.stdout), ("stderr", &obs.stderr)]
+        .into_iter()
+        .filter(|(_, bytes)| !bytes.is_empty())
+        .map(|(name, bytes)| {
+            Failure::new(
+                FailureKind::Stream,
+                format!("(the guest's {name}, for context)\n{}", excerpt(bytes)),
+            )
+        })
+        .collect()
 }
 
 /// Writes a golden file: the actual output with sandbox paths redacted, so no

@@ -1,85 +1,90 @@
-//! HTTP for the `http` proposal: outgoing requests limited to loopback, the
-//! endpoints a spec's `servers` declare (hosted by the harness for the guest), and
-//! the parsing of `request` operations and their expected responses.
+//! HTTP on the harness's side, for every backend: the endpoints a spec's
+//! `servers` declare (hosted by the harness for the guest), comparing a served
+//! guest's responses with `request` expectations, and a loopback-only client
+//! for guests served by an external runtime.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::spec::http::{Endpoint, ExpectedResponse, Mode, RequestOp, ServerSpec};
 
-/// Hooks for a guest's outgoing HTTP requests: refused unless the spec lists the
-/// `http` proposal, and then allowed to reach loopback hosts only.
-#[derive(Debug, Default)]
-pub struct LoopbackHooks {
-    /// Whether the spec lists the `http` proposal.
-    pub allowed: bool,
-}
+/// The largest request body the hosted servers read, and the largest response
+/// body read from a guest: 16 MiB.
+const MAX_BODY_BYTES: usize = 16 << 20;
+/// How long a request to an externally served guest may take.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Whether an authority's host is a loopback literal (or `localhost`).
-fn loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-impl WasiHttpHooks for LoopbackHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                    ),
-                    HttpError,
-                >,
-            > + Send,
-    > {
-        _ = fut;
-        let allowed = self.allowed;
-        Box::new(async move {
-            if !allowed {
-                return Err(HttpError::HttpRequestDenied);
-            }
-            let host = request.uri().host().unwrap_or_default().to_string();
-            if !loopback_host(&host) {
-                return Err(HttpError::DestinationIpProhibited);
-            }
-            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                res.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
-        })
+/// Sends a `request` operation to a guest an external runtime serves at
+/// `base_url` (`http://HOST:PORT/...`, HOST a loopback address), as the official
+/// runner does, and collects the response (its body bounded).
+pub async fn send_request(
+    base_url: &str,
+    op: &RequestOp,
+) -> Result<crate::run::guest::HttpResponse, String> {
+    use http_body_util::BodyExt;
+    let uri: http::Uri = base_url
+        .parse()
+        .map_err(|e| format!("the runtime printed an invalid URL {base_url:?}: {e}"))?;
+    let host = uri.host().unwrap_or_default();
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| format!("the runtime serves at {base_url:?}, not a loopback IP address"))?;
+    if !ip.is_loopback() {
+        return Err(format!(
+            "the runtime serves at {base_url:?}, which is not a loopback address; only loopback may be reached"
+        ));
     }
-}
-
-/// The request a `request` operation sends to a served component.
-pub fn request_for(op: &RequestOp) -> Result<http::Request<WasiBody>, String> {
+    let addr = SocketAddr::new(ip, uri.port_u16().unwrap_or(80));
     let path = if op.path.starts_with('/') {
         op.path.clone()
     } else {
         format!("/{}", op.path)
     };
-    let mut b = http::Request::builder()
+    let base_path = uri.path().trim_end_matches('/');
+    let mut req = http::Request::builder()
         .method(op.method.as_str())
-        .uri(format!("http://localhost{path}"));
+        .uri(format!("{base_path}{path}"))
+        .header("host", format!("{addr}"));
     for (k, v) in &op.headers {
-        b = b.header(k.as_str(), v.as_str());
+        req = req.header(k.as_str(), v.as_str());
     }
-    let body = http_body_util::Full::new(Bytes::from(op.body.clone()))
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    b.body(body).map_err(|e| format!("invalid request: {e}"))
+    let req = req
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            op.body.clone(),
+        )))
+        .map_err(|e| format!("invalid request: {e}"))?;
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| format!("HTTP handshake with {addr} failed: {e}"))?;
+        tokio::spawn(conn);
+        let response = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("the request failed: {e}"))?;
+        let (parts, body) = response.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_BODY_BYTES)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the response body failed: {e}"))?
+            .to_bytes();
+        Ok(crate::run::guest::HttpResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .map_err(|_| format!("no response within {} s", REQUEST_TIMEOUT.as_secs()))?
 }
 
 /// Compares a response with the expectation; the messages of every mismatch.
@@ -187,6 +192,7 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
     };
     let mut body = Vec::new();
     let mut trailers = Vec::new();
+    let too_big = || std::io::Error::other("request body over the hosted servers' limit");
     if get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
         loop {
             let mut size = String::new();
@@ -197,6 +203,9 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
                 trailers = read_headers(r).await?;
                 break;
             }
+            if body.len().saturating_add(n) > MAX_BODY_BYTES {
+                return Err(too_big());
+            }
             let mut chunk = vec![0u8; n];
             r.read_exact(&mut chunk).await?;
             body.extend_from_slice(&chunk);
@@ -204,6 +213,9 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
             r.read_exact(&mut crlf).await?;
         }
     } else if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        if len > MAX_BODY_BYTES {
+            return Err(too_big());
+        }
         body = vec![0u8; len];
         r.read_exact(&mut body).await?;
     }
@@ -323,15 +335,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_hosts() {
-        assert!(loopback_host("127.0.0.1"));
-        assert!(loopback_host("[::1]"));
-        assert!(loopback_host("localhost"));
-        assert!(!loopback_host("example.com"));
-        assert!(!loopback_host("10.0.0.1"));
-    }
-
-    #[test]
     fn requests_parse_and_responses_compare() {
         let op = RequestOp::parse(
             &serde_json::json!({
@@ -345,9 +348,6 @@ mod tests {
             (op.method.as_str(), op.path.as_str(), op.body.as_str()),
             ("POST", "/echo", "hi")
         );
-        let req = request_for(&op).unwrap();
-        assert_eq!(req.uri().path(), "/echo");
-        assert_eq!(req.headers()["x-a"], "1");
         let mut headers = http::HeaderMap::new();
         headers.insert("content-type", "text/plain".parse().unwrap());
         assert!(compare_response(&op.expect, 201, &headers, b"hi").is_empty());

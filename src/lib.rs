@@ -21,7 +21,6 @@
 
 pub mod cache;
 pub mod check;
-pub mod component;
 pub mod discover;
 pub mod expectations;
 pub mod harness;

@@ -12,7 +12,7 @@ use wasi_conform::expectations::Expectations;
 use wasi_conform::report::{Report, github, junit, terminal::Terminal};
 use wasi_conform::run::{
     CompileConfig, Compiler, DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_OPEN_FILES,
-    DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT, RuntimeConfig,
+    DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT, RunDefaults,
 };
 use wasi_conform::runner::{self, Selection, TestRecord};
 use wasi_conform::{Harness, HarnessOptions};
@@ -191,7 +191,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         exact: args.exact,
         skip: args.skip.clone(),
     };
-    let plan = runner::plan(&suites, &selection, &expectations);
+    let plan = runner::plan(&suites, &selection, std::slice::from_ref(&expectations));
     if args.list {
         for t in &plan.tests {
             println!("{}: test", t.full_name());
@@ -200,26 +200,26 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let options = HarnessOptions {
-        runtime: RuntimeConfig {
+        defaults: RunDefaults {
             timeout: Duration::from_millis(args.timeout),
             memory_bytes: args.memory_bytes,
             output_bytes: args.output_bytes,
             open_files: args.open_files,
             disk_bytes: args.disk_bytes,
-            compile: CompileConfig {
-                compiler: match args.compiler {
-                    CompilerArg::Winch => Compiler::Winch,
-                    CompilerArg::Cranelift => Compiler::Cranelift { optimize: true },
-                    CompilerArg::CraneliftFast => Compiler::Cranelift { optimize: false },
-                },
-                incremental: args.incremental,
-                cache_dir: if args.no_cache {
-                    None
-                } else {
-                    args.cache_dir
-                        .clone()
-                        .or_else(wasi_conform::cache::default_dir)
-                },
+        },
+        compile: CompileConfig {
+            compiler: match args.compiler {
+                CompilerArg::Winch => Compiler::Winch,
+                CompilerArg::Cranelift => Compiler::Cranelift { optimize: true },
+                CompilerArg::CraneliftFast => Compiler::Cranelift { optimize: false },
+            },
+            incremental: args.incremental,
+            cache_dir: if args.no_cache {
+                None
+            } else {
+                args.cache_dir
+                    .clone()
+                    .or_else(wasi_conform::cache::default_dir)
             },
         },
         color,

@@ -6,7 +6,7 @@
 //! use wasi_conform::{discover, expectations::Expectations, Harness, HarnessOptions};
 //! let harness = Harness::new(HarnessOptions::default()).unwrap();
 //! let suites = discover::discover(&["suites".into()]).unwrap();
-//! let plan = runner::plan(&suites, &Selection::default(), &Expectations::default());
+//! let plan = runner::plan(&suites, &Selection::default(), &[Expectations::default()]);
 //! runner::run(&harness, &plan.tests, 2, |record| println!("{} {}", record.full_name(), record.outcome));
 //! ```
 
@@ -19,6 +19,7 @@ use std::time::Duration;
 use crate::discover::{Suite, TestCase};
 use crate::expectations::{Expectation, Expectations, Expected};
 use crate::harness::{Harness, TestOutcome};
+use crate::run::RuntimeInfo;
 
 /// What a test's result means for the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,12 +93,14 @@ impl Selection {
     }
 }
 
-/// A test selected to run (or to be reported skipped).
+/// A test selected to run on one runtime (or to be reported skipped).
 #[derive(Debug, Clone)]
 pub struct PlannedTest {
     pub suite: Arc<Suite>,
     pub test: TestCase,
     pub expectation: Expectation,
+    /// Which of the harness's runtimes runs it (an index).
+    pub runtime: usize,
 }
 
 impl PlannedTest {
@@ -115,9 +118,13 @@ pub struct Plan {
     pub filtered_out: usize,
 }
 
-/// Selects tests and attaches their expectations.
-pub fn plan(suites: &[Suite], selection: &Selection, expectations: &Expectations) -> Plan {
+/// Selects tests and attaches their expectations: one planned test per selected
+/// test and runtime, `expectations[i]` applying to runtime `i` (a single entry
+/// applies to every runtime).
+pub fn plan(suites: &[Suite], selection: &Selection, expectations: &[Expectations]) -> Plan {
     let mut plan = Plan::default();
+    let none = Expectations::default();
+    let runtimes = expectations.len().max(1);
     for suite in suites {
         let shared = Arc::new(suite.clone());
         for test in &suite.tests {
@@ -125,21 +132,27 @@ pub fn plan(suites: &[Suite], selection: &Selection, expectations: &Expectations
                 plan.filtered_out += 1;
                 continue;
             }
-            plan.tests.push(PlannedTest {
-                suite: Arc::clone(&shared),
-                test: test.clone(),
-                expectation: expectations.lookup(suite.name(), &test.name),
-            });
+            for runtime in 0..runtimes {
+                let e = expectations.get(runtime).unwrap_or(&none);
+                plan.tests.push(PlannedTest {
+                    suite: Arc::clone(&shared),
+                    test: test.clone(),
+                    expectation: e.lookup(suite.name(), &test.name),
+                    runtime,
+                });
+            }
         }
     }
     plan
 }
 
-/// One finished (or skipped) test.
+/// One finished (or skipped) test on one runtime.
 #[derive(Debug, Clone)]
 pub struct TestRecord {
     pub suite: Arc<Suite>,
     pub test: TestCase,
+    /// The runtime that ran it.
+    pub runtime: Arc<RuntimeInfo>,
     pub outcome: Outcome,
     /// What happened; empty for a skipped test.
     pub result: TestOutcome,
@@ -164,21 +177,24 @@ impl TestRecord {
     }
 }
 
-/// Runs a test as planned: skipped without running, or run and evaluated.
+/// Runs a test as planned: skipped without running, or run and evaluated (a
+/// runtime that cannot run it reports it skipped, with its reason).
 pub fn run_one(harness: &Harness, planned: &PlannedTest) -> TestRecord {
     let (outcome, result) = match &planned.expectation.skip {
         Some(reason) => (Outcome::Skip(reason.clone()), TestOutcome::default()),
         None => {
-            let result = harness.run_test(&planned.suite, &planned.test);
-            (
-                Outcome::evaluate(planned.expectation.expected, &result),
-                result,
-            )
+            let result = harness.run_test_on(planned.runtime, &planned.suite, &planned.test);
+            let outcome = match &result.skipped {
+                Some(reason) => Outcome::Skip(reason.clone()),
+                None => Outcome::evaluate(planned.expectation.expected, &result),
+            };
+            (outcome, result)
         }
     };
     TestRecord {
         suite: Arc::clone(&planned.suite),
         test: planned.test.clone(),
+        runtime: Arc::clone(&harness.runtimes()[planned.runtime]),
         outcome,
         result,
     }

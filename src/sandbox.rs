@@ -14,8 +14,9 @@ use std::time::Duration;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
+use crate::check::FileState;
+use crate::run::StartContext;
 use crate::spec::{ClockSpec, DirMount, Run, Spec, StdinSource};
-use crate::stdio::Capture;
 
 /// Why a sandbox could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +147,12 @@ impl Sandbox {
         Some(path)
     }
 
+    /// What is at a guest path after the run (see [`file_state`]).
+    pub fn file_state(&self, guest_path: &str) -> FileState {
+        self.resolve(guest_path)
+            .map_or(FileState::Absent, |host| file_state(&host))
+    }
+
     /// Replaces this sandbox's temporary paths in a message by the fixtures they copy,
     /// so messages and golden files never show machine-specific paths.
     pub fn redact(&self, message: &str) -> String {
@@ -163,6 +170,21 @@ impl Sandbox {
             .collect();
         pairs.push((self.tmp.path().display().to_string(), "<sandbox>".into()));
         pairs
+    }
+}
+
+/// A file's state, never following symlinks (a guest's symlink must not make the
+/// harness read host files).
+fn file_state(path: &Path) -> FileState {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => FileState::Absent,
+        Ok(meta) if meta.file_type().is_file() => match std::fs::read(path) {
+            Ok(bytes) => FileState::Regular(bytes),
+            Err(e) => FileState::Other(format!("unreadable: {e}")),
+        },
+        Ok(meta) if meta.file_type().is_dir() => FileState::Other("a directory".into()),
+        Ok(meta) if meta.file_type().is_symlink() => FileState::Other("a symlink".into()),
+        Ok(_) => FileState::Other("not a regular file".into()),
     }
 }
 
@@ -208,19 +230,6 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Everything a WASI context is made of for one run.
-pub struct RunContext<'a> {
-    pub spec: &'a Spec,
-    pub run: &'a Run,
-    /// argv[0]: the module's file name.
-    pub program: &'a str,
-    pub preopens: &'a [Preopen],
-    /// Variables the harness adds after the spec's env (e.g. `HTTP_SERVER_<NAME>`).
-    pub extra_env: &'a [(String, String)],
-    pub stdout: Capture,
-    pub stderr: Capture,
-}
-
 /// The guest's stdin: fixed bytes, or a pipe the harness writes to while it runs.
 pub enum Stdin {
     Bytes(Vec<u8>),
@@ -243,49 +252,47 @@ impl Stdin {
     }
 }
 
-impl RunContext<'_> {
-    /// Builds the WASI builder: exactly the declared env and args, the given stdio,
-    /// the preopens, and the spec's clocks and random source.
-    pub fn builder(&self, stdin: Stdin) -> Result<WasiCtxBuilder, SandboxError> {
-        let mut b = WasiCtxBuilder::new();
-        b.arg(self.program);
-        b.args(&self.run.args);
-        b.envs(&self.run.env);
-        b.envs(self.extra_env);
-        match stdin {
-            Stdin::Bytes(bytes) => {
-                b.stdin(MemoryInputPipe::new(bytes));
-            }
-            Stdin::Interactive(reader) => {
-                b.stdin(wasmtime_wasi::cli::AsyncStdinStream::new(reader));
-            }
+/// The WASI builder of one run: exactly the declared env and args, the given
+/// stdio, the preopens, and the spec's clocks and random source.
+pub fn wasi_builder(ctx: &StartContext<'_>, stdin: Stdin) -> Result<WasiCtxBuilder, SandboxError> {
+    let mut b = WasiCtxBuilder::new();
+    b.arg(ctx.argv0);
+    b.args(&ctx.run.args);
+    b.envs(&ctx.run.env);
+    b.envs(ctx.extra_env);
+    match stdin {
+        Stdin::Bytes(bytes) => {
+            b.stdin(MemoryInputPipe::new(bytes));
         }
-        b.stdout(self.stdout.clone());
-        b.stderr(self.stderr.clone());
-        for p in self.preopens {
-            let perms = if p.readonly {
-                FsPerms::ReadOnly
-            } else {
-                FsPerms::ReadWrite
-            };
-            b.preopened_dir(&p.host, &p.guest, perms)
-                .map_err(|e| SandboxError::Preopen {
-                    guest: p.guest.clone(),
-                    message: e.to_string(),
-                })?;
+        Stdin::Interactive(reader) => {
+            b.stdin(wasmtime_wasi::cli::AsyncStdinStream::new(reader));
         }
-        if let Some(clock) = self.spec.clock {
-            b.wall_clock(FixedWallClock::new(clock));
-            b.monotonic_clock(FixedMonotonicClock::new(clock));
-        }
-        if let Some(seed) = self.spec.random_seed {
-            let rng = SeededRng::new(seed);
-            b.secure_random(rng.clone());
-            b.insecure_random(rng);
-            b.insecure_random_seed(u128::from(seed));
-        }
-        Ok(b)
     }
+    b.stdout(ctx.stdout.clone());
+    b.stderr(ctx.stderr.clone());
+    for p in ctx.preopens {
+        let perms = if p.readonly {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        b.preopened_dir(&p.host, &p.guest, perms)
+            .map_err(|e| SandboxError::Preopen {
+                guest: p.guest.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    if let Some(clock) = ctx.spec.clock {
+        b.wall_clock(FixedWallClock::new(clock));
+        b.monotonic_clock(FixedMonotonicClock::new(clock));
+    }
+    if let Some(seed) = ctx.spec.random_seed {
+        let rng = SeededRng::new(seed);
+        b.secure_random(rng.clone());
+        b.insecure_random(rng);
+        b.insecure_random_seed(u128::from(seed));
+    }
+    Ok(b)
 }
 
 /// Network access. Sockets can always be created, but no address can be used

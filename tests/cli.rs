@@ -86,12 +86,8 @@ fn passing_and_failing_tests_set_the_exit_status_and_report() {
     let wrong = tests.iter().find(|t| t["name"] == "wrong").unwrap();
     assert_eq!(wrong["outcome"], "fail");
     assert_eq!(wrong["executed"], true);
-    assert!(
-        wrong["failures"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("goodbye")
-    );
+    // As the official runner writes them: a list of strings.
+    assert!(wrong["failures"][0].as_str().unwrap().contains("goodbye"));
     assert!(report["execution"]["start_timestamp"].is_string());
 
     // The fixture is exactly as before, *.cleanup included (the guest saw a copy).
@@ -218,7 +214,8 @@ fn expectation_files_give_skip_xfail_and_xpass() {
             s["skipped"].as_u64(),
             s["xfailed"].as_u64()
         ),
-        (Some(1), Some(1), Some(1))
+        // The official runner counts an xfail among the passed too.
+        (Some(2), Some(1), Some(1))
     );
     let skip = s["tests"]
         .as_array()

@@ -13,14 +13,14 @@ fn main() {
         discover::discover(&["tests/failing-suites".into()]).expect("tests/failing-suites exists");
     let harness = Arc::new(
         Harness::new(HarnessOptions {
-            runtime: wasi_conform::run::RuntimeConfig {
+            defaults: wasi_conform::run::RunDefaults {
                 timeout: std::time::Duration::from_secs(5),
-                compile: wasi_conform::run::CompileConfig {
-                    cache_dir: Some(
-                        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
-                    ),
-                    ..Default::default()
-                },
+                ..Default::default()
+            },
+            compile: wasi_conform::run::CompileConfig {
+                cache_dir: Some(
+                    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
+                ),
                 ..Default::default()
             },
             ..Default::default()

@@ -129,12 +129,12 @@ proptest! {
 fn harness_survives_damaged_modules() {
     use proptest::test_runner::{Config, TestRunner};
     let harness = wasi_conform::Harness::new(wasi_conform::HarnessOptions {
-        runtime: wasi_conform::run::RuntimeConfig {
+        defaults: wasi_conform::run::RunDefaults {
             timeout: std::time::Duration::from_millis(500),
-            compile: wasi_conform::run::CompileConfig {
-                cache_dir: None,
-                ..Default::default()
-            },
+            ..Default::default()
+        },
+        compile: wasi_conform::run::CompileConfig {
+            cache_dir: None,
             ..Default::default()
         },
         ..Default::default()

@@ -10,7 +10,7 @@ use wasi_conform::{Harness, HarnessOptions};
 
 fn harness() -> Harness {
     let mut options = HarnessOptions::default();
-    options.runtime.compile.cache_dir =
+    options.compile.cache_dir =
         Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));
     Harness::new(options).expect("engine")
 }

@@ -64,14 +64,18 @@ fn main() {
             eprintln!("warning: {warning}");
         }
     }
-    let plan = runner::plan(&suites, &Selection::default(), &expectations);
+    let plan = runner::plan(
+        &suites,
+        &Selection::default(),
+        std::slice::from_ref(&expectations),
+    );
     let mut options = HarnessOptions {
         color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         bless,
         ..HarnessOptions::default()
     };
     // Compiled modules are cached under target/, not in the user's cache.
-    options.runtime.compile.cache_dir =
+    options.compile.cache_dir =
         Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));
     let harness = Arc::new(Harness::new(options).unwrap_or_else(|e| fail(e)));
     let trials = runner::trials(harness, &plan, |name| {

@@ -10,9 +10,6 @@ use crate::runner::{Outcome, TestRecord};
 
 pub use json::Report;
 
-/// The wasmtime version this build embeds (pinned in Cargo.toml).
-pub const WASMTIME_VERSION: &str = "48.0.8";
-
 /// Counts of outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -48,15 +45,29 @@ impl Counts {
     }
 }
 
-/// Records grouped by suite, suites in the order given by `records`' first appearance
-/// sorted by suite path, tests by name.
+/// Records grouped by suite and runtime (the official report's `results`
+/// entries): suites sorted by path, then runtimes in the order they ran, tests
+/// sorted by name.
 pub fn by_suite(records: &[TestRecord]) -> Vec<(&TestRecord, Vec<&TestRecord>)> {
+    let mut runtimes: Vec<&crate::run::RuntimeInfo> = Vec::new();
+    for r in records {
+        if !runtimes.contains(&r.runtime.as_ref()) {
+            runtimes.push(&r.runtime);
+        }
+    }
+    let rank = |r: &TestRecord| runtimes.iter().position(|x| *x == r.runtime.as_ref());
     let mut sorted: Vec<&TestRecord> = records.iter().collect();
-    sorted.sort_by(|a, b| (&a.suite.path, &a.test.name).cmp(&(&b.suite.path, &b.test.name)));
+    sorted.sort_by(|a, b| {
+        (&a.suite.path, rank(a), &a.test.name).cmp(&(&b.suite.path, rank(b), &b.test.name))
+    });
     let mut groups: Vec<(&TestRecord, Vec<&TestRecord>)> = Vec::new();
     for r in sorted {
         match groups.last_mut() {
-            Some((first, members)) if first.suite.path == r.suite.path => members.push(r),
+            Some((first, members))
+                if first.suite.path == r.suite.path && first.runtime == r.runtime =>
+            {
+                members.push(r)
+            }
             _ => groups.push((r, vec![r])),
         }
     }

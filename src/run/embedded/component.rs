@@ -1,15 +1,21 @@
-//! Components (wasm32-wasip2 and wasm32-wasip3 `wasi:cli/command`s): their store
-//! data, their linker (WASI 0.2 and 0.3 side by side, as the official p3 components
-//! import both) and how a command is run.
+//! Components (wasm32-wasip2 and wasm32-wasip3 `wasi:cli/command`s and
+//! `wasi:http/service`s): their store data, their linker (WASI 0.2 and 0.3 side
+//! by side, as the official p3 components import both), how a command is run and
+//! a service served, and the hooks that keep outgoing HTTP on loopback.
 
+use std::net::IpAddr;
 use wasmtime::AsContextMut;
 use wasmtime::component::{Instance, InstancePre, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::handler::{Prepared, Proxy, ProxyPre};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::http::LoopbackHooks;
+use crate::spec::http::RequestOp;
 
 /// The store data of a component run.
 pub struct ComponentState {
@@ -126,4 +132,100 @@ pub async fn serve(
         })
         .await??;
     Ok(())
+}
+
+/// Hooks for a guest's outgoing HTTP requests: refused unless the spec lists the
+/// `http` proposal, and then allowed to reach loopback hosts only.
+#[derive(Debug, Default)]
+pub struct LoopbackHooks {
+    /// Whether the spec lists the `http` proposal.
+    pub allowed: bool,
+}
+
+/// Whether an authority's host is a loopback literal (or `localhost`).
+fn loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl WasiHttpHooks for LoopbackHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
+                    HttpError,
+                >,
+            > + Send,
+    > {
+        _ = fut;
+        let allowed = self.allowed;
+        Box::new(async move {
+            if !allowed {
+                return Err(HttpError::HttpRequestDenied);
+            }
+            let host = request.uri().host().unwrap_or_default().to_string();
+            if !loopback_host(&host) {
+                return Err(HttpError::DestinationIpProhibited);
+            }
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+/// The request a `request` operation sends to a served component.
+pub fn request_for(op: &RequestOp) -> Result<http::Request<WasiBody>, String> {
+    let path = if op.path.starts_with('/') {
+        op.path.clone()
+    } else {
+        format!("/{}", op.path)
+    };
+    let mut b = http::Request::builder()
+        .method(op.method.as_str())
+        .uri(format!("http://localhost{path}"));
+    for (k, v) in &op.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let body = http_body_util::Full::new(Bytes::from(op.body.clone()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    b.body(body).map_err(|e| format!("invalid request: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(loopback_host("127.0.0.1"));
+        assert!(loopback_host("[::1]"));
+        assert!(loopback_host("localhost"));
+        assert!(!loopback_host("example.com"));
+        assert!(!loopback_host("10.0.0.1"));
+    }
+
+    #[test]
+    fn requests_for_a_served_component() {
+        let op = RequestOp::parse(
+            &serde_json::json!({"method": "post", "path": "echo", "headers": {"x-a": "1"}, "body": "hi"}),
+            "operations[1]",
+        )
+        .unwrap();
+        let req = request_for(&op).unwrap();
+        assert_eq!(req.uri().path(), "/echo");
+        assert_eq!(req.headers()["x-a"], "1");
+    }
 }

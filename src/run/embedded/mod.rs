@@ -1,0 +1,740 @@
+//! The embedded backend: modules run in-process on wasmtime 48.
+//!
+//! One [`Embedded`] (one `Engine` per configuration) serves every test of a
+//! process; each run gets its own `Store`, dropped when the run ends. A test's
+//! wall-clock limit stops a guest spinning in wasm (epoch interruption) and one
+//! blocked in a host call (the driver's deadline) alike.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use wasmtime::{
+    Config, Engine, ExternType, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
+    UpdateDeadline, Val, ValType,
+};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+use super::guest::{Guest, GuestFuture, HttpResponse};
+use super::{Backend, Prepared, Program, RuntimeInfo, StartContext};
+use crate::cache::{IncrementalCache, ModuleCache};
+use crate::check::{self, Failure, FailureKind, GuestEnd, Trap, WasmValue};
+use crate::discover::WasiVersion;
+use crate::module::{ModuleInfo, ModuleKind};
+use crate::sandbox::Stdin;
+use crate::spec::{Invoke, Spec, World};
+use crate::watchdog::{LimitHit, Watchdog};
+
+pub mod component;
+use component::ComponentState;
+
+/// The wasmtime version this build embeds (pinned in Cargo.toml).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+/// Most code the in-memory incremental cache keeps: 512 MiB.
+const INCREMENTAL_CACHE_BYTES: usize = 512 << 20;
+/// How often the epoch advances; a spinning guest is stopped within this of its deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Bytes that `write` can queue on the guest's stdin before the guest reads them.
+const STDIN_PIPE_BYTES: usize = 64 * 1024;
+
+/// Which compiler turns wasm into machine code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    /// Cranelift, optimising (`speed`) or not (`none`).
+    Cranelift { optimize: bool },
+    /// Winch, the single-pass baseline compiler.
+    Winch,
+}
+
+/// How modules are compiled and cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileConfig {
+    pub compiler: Compiler,
+    /// Share identical functions between modules (Cranelift's incremental cache,
+    /// in memory for the process).
+    pub incremental: bool,
+    /// The persistent module cache's directory; `None` = no cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for CompileConfig {
+    /// The defaults chosen from measurements (BENCHMARKS.md): Winch, which compiles
+    /// several times faster than Cranelift and runs test programs fast enough, and
+    /// the default on-disk cache.
+    fn default() -> Self {
+        CompileConfig {
+            compiler: Compiler::Winch,
+            incremental: false,
+            cache_dir: crate::cache::default_dir(),
+        }
+    }
+}
+
+/// The store data of a core module's run.
+struct GuestState {
+    wasi: WasiP1Ctx,
+    limits: StoreLimits,
+}
+
+/// What runs: a core module's entry point, or a component command.
+enum Target {
+    Core {
+        pre: wasmtime::InstancePre<GuestState>,
+        entry: Entry,
+    },
+    Component {
+        pre: wasmtime::component::InstancePre<ComponentState>,
+    },
+    /// A `wasi:http/service` component, served to `request` operations.
+    Service {
+        pre: Arc<wasmtime_wasi_http::handler::ProxyPre<ComponentState>>,
+    },
+}
+
+#[derive(Clone)]
+enum Entry {
+    Start,
+    Invoke {
+        func: String,
+        args: Vec<Val>,
+        results: usize,
+        initialize: bool,
+    },
+}
+
+/// The error an epoch callback raises when a test's time is up.
+#[derive(Debug)]
+struct TimedOut;
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("timeout")
+    }
+}
+impl std::error::Error for TimedOut {}
+
+/// An engine and its linkers for core modules and components.
+struct EngineSet {
+    engine: Engine,
+    core: Linker<GuestState>,
+    component: wasmtime::component::Linker<ComponentState>,
+}
+
+impl EngineSet {
+    fn new(
+        fuel: bool,
+        compile: &CompileConfig,
+        incremental: &Option<Arc<IncrementalCache>>,
+    ) -> wasmtime::Result<EngineSet> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.consume_fuel(fuel);
+        match compile.compiler {
+            Compiler::Winch => {
+                config.strategy(wasmtime::Strategy::Winch);
+            }
+            Compiler::Cranelift { optimize } => {
+                config.strategy(wasmtime::Strategy::Cranelift);
+                config.cranelift_opt_level(if optimize {
+                    wasmtime::OptLevel::Speed
+                } else {
+                    wasmtime::OptLevel::None
+                });
+                if let Some(store) = incremental {
+                    config.enable_incremental_compilation(store.clone())?;
+                }
+            }
+        }
+        let engine = Engine::new(&config)?;
+        let mut core: Linker<GuestState> = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+        wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+        let component = component::linker(&engine)?;
+        Ok(EngineSet {
+            engine,
+            core,
+            component,
+        })
+    }
+}
+
+/// The embedded wasmtime backend. Cheap to share by reference across threads.
+pub struct Embedded {
+    plain: EngineSet,
+    fueled: EngineSet,
+    cache: Option<ModuleCache>,
+    info: RuntimeInfo,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Embedded {
+    /// Creates the engines and starts the epoch ticker thread.
+    pub fn new(compile: CompileConfig) -> wasmtime::Result<Embedded> {
+        let incremental = compile
+            .incremental
+            .then(|| Arc::new(IncrementalCache::new(INCREMENTAL_CACHE_BYTES)));
+        let plain = EngineSet::new(false, &compile, &incremental)?;
+        let fueled = EngineSet::new(true, &compile, &incremental)?;
+        let cache = compile.cache_dir.clone().map(ModuleCache::new);
+        let stop = Arc::new(AtomicBool::new(false));
+        let tick_engines = [plain.engine.clone(), fueled.engine.clone()];
+        let tick_stop = stop.clone();
+        std::thread::Builder::new()
+            .name("wasi-conform-epoch".into())
+            .spawn(move || {
+                while !tick_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    for e in &tick_engines {
+                        e.increment_epoch();
+                    }
+                }
+            })
+            .map_err(wasmtime::Error::from)?;
+        Ok(Embedded {
+            plain,
+            fueled,
+            cache,
+            info: RuntimeInfo {
+                name: "wasi-conform".into(),
+                version: format!(
+                    "{} (wasmtime {WASMTIME_VERSION})",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            },
+            stop_ticker: stop,
+        })
+    }
+
+    /// The persistent module cache, if enabled.
+    pub fn cache(&self) -> Option<&ModuleCache> {
+        self.cache.as_ref()
+    }
+
+    fn compile<A: crate::cache::Artifact>(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<A, Failure> {
+        let compiled = match &self.cache {
+            Some(cache) => cache.load_or_compile(engine, bytes),
+            None => A::compile(engine, bytes),
+        };
+        compiled.map_err(|e| module_failure(format!("{}: cannot compile: {e:#}", path.display())))
+    }
+
+    fn load_component(
+        &self,
+        set: &EngineSet,
+        path: &Path,
+        info: &ModuleInfo,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Result<Target, Failure> {
+        if spec.invoke.is_some() {
+            return Err(Failure::new(
+                FailureKind::Spec,
+                format!(
+                    "{}: key `invoke`: calls a core module's export; {} is a component",
+                    spec_name(spec),
+                    path.display()
+                ),
+            ));
+        }
+        let component: wasmtime::component::Component =
+            self.compile(&set.engine, path, &info.bytes)?;
+        let pre = set.component.instantiate_pre(&component).map_err(|e| {
+            module_failure(format!(
+                "{}: cannot link: {e:#}\nhint: the harness provides WASI 0.2 and 0.3 \
+                 (wasm32-wasip2, wasm32-wasip3) to components{}; the component may target \
+                 another WASI version, or need a proposal the spec does not list",
+                path.display(),
+                version
+                    .map(|v| format!(" (the suite declares {})", v.as_str()))
+                    .unwrap_or_default()
+            ))
+        })?;
+        if spec.world != World::HttpService {
+            return Ok(Target::Component { pre });
+        }
+        let pre = component::service_pre(pre).map_err(|e| {
+            module_failure(format!(
+                "{}: the spec's world is wasi:http/service, but the component exports \
+                 neither wasi:http/handler@0.3 nor wasi:http/incoming-handler@0.2: {e:#}",
+                path.display()
+            ))
+        })?;
+        Ok(Target::Service { pre: Arc::new(pre) })
+    }
+
+    fn load_core(
+        &self,
+        set: &EngineSet,
+        path: &Path,
+        info: &ModuleInfo,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Result<Target, Failure> {
+        if spec.world == World::HttpService {
+            return Err(module_failure(format!(
+                "{}: the spec's world is wasi:http/service, which only a component can implement",
+                path.display()
+            )));
+        }
+        let module: Module = self.compile(&set.engine, path, &info.bytes)?;
+        let pre = set
+            .core
+            .instantiate_pre(&module)
+            .map_err(|e| module_failure(link_error(path, &e, info, version)))?;
+        let entry = match &spec.invoke {
+            None => start_entry(&module)
+                .map_err(|m| module_failure(format!("{}: {m}", path.display())))?,
+            Some(invoke) => invoke_entry(&module, invoke).map_err(|m| {
+                Failure::new(FailureKind::Spec, format!("{}: {m}", spec_name(spec)))
+            })?,
+        };
+        Ok(Target::Core { pre, entry })
+    }
+}
+
+impl Backend for Embedded {
+    fn info(&self) -> &RuntimeInfo {
+        &self.info
+    }
+
+    fn load(
+        &self,
+        path: &Path,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Result<Prepared, Failure> {
+        let info = ModuleInfo::read(path).map_err(|e| module_failure(e.to_string()))?;
+        let set = if spec.limits.fuel.is_some() {
+            &self.fueled
+        } else {
+            &self.plain
+        };
+        let target = match info.kind {
+            ModuleKind::Component => self.load_component(set, path, &info, version, spec)?,
+            ModuleKind::Core => self.load_core(set, path, &info, version, spec)?,
+        };
+        Ok(Prepared::Ready(Box::new(EmbeddedProgram {
+            engine: set.engine.clone(),
+            target,
+        })))
+    }
+}
+
+fn module_failure(message: String) -> Failure {
+    Failure::new(FailureKind::Module, message)
+}
+
+/// Why a core module cannot be linked, with a hint on what the harness provides.
+fn link_error(
+    path: &Path,
+    e: &wasmtime::Error,
+    info: &ModuleInfo,
+    version: Option<WasiVersion>,
+) -> String {
+    let declared = version
+        .map(|v| format!("the suite declares {}", v.as_str()))
+        .unwrap_or_else(|| "the suite declares no version".into());
+    let foreign: Vec<&str> = info
+        .imports
+        .iter()
+        .filter(|i| !i.starts_with("wasi_snapshot_preview1::") && !i.starts_with("wasi_unstable::"))
+        .map(String::as_str)
+        .collect();
+    let imports = if foreign.is_empty() {
+        String::new()
+    } else {
+        format!("; non-WASI imports: {}", foreign.join(", "))
+    };
+    format!(
+        "{}: cannot link: {e}\nhint: the harness provides WASI preview 1 \
+         (wasi_snapshot_preview1, wasi_unstable) and nothing else{imports}; \
+         the module may target another WASI version than the harness was told \
+         ({declared}), or need a host that provides those imports",
+        path.display()
+    )
+}
+
+fn spec_name(spec: &Spec) -> String {
+    spec.file
+        .as_ref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| "(default spec)".into())
+}
+
+fn export_names(module: &Module) -> String {
+    let names: Vec<&str> = module.exports().map(|e| e.name()).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Checks that the module is a WASI command (`_start: () -> ()`).
+fn start_entry(module: &Module) -> Result<Entry, String> {
+    match module.get_export("_start") {
+        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => {
+            Ok(Entry::Start)
+        }
+        Some(_) => Err("`_start` is not a `() -> ()` function".into()),
+        None => Err(format!(
+            "has no `_start` export, so it is not a WASI command; \
+             to call one of its functions give `invoke` in the spec (exports: {})",
+            export_names(module)
+        )),
+    }
+}
+
+/// Checks an `invoke` against the export's type and converts its arguments.
+fn invoke_entry(module: &Module, invoke: &Invoke) -> Result<Entry, String> {
+    let ty = match module.get_export(&invoke.func) {
+        Some(ExternType::Func(ty)) => ty,
+        Some(_) => {
+            return Err(format!(
+                "key `invoke.func`: export `{}` is not a function",
+                invoke.func
+            ));
+        }
+        None => {
+            return Err(format!(
+                "key `invoke.func`: the module exports no function `{}` (exports: {})",
+                invoke.func,
+                export_names(module)
+            ));
+        }
+    };
+    let params: Vec<ValType> = ty.params().collect();
+    if params.len() != invoke.args.len() {
+        return Err(format!(
+            "key `invoke.args`: `{}` takes {} argument(s), the spec gives {}",
+            invoke.func,
+            params.len(),
+            invoke.args.len()
+        ));
+    }
+    let args = params
+        .iter()
+        .zip(&invoke.args)
+        .enumerate()
+        .map(|(i, (ty, v))| {
+            to_val(ty, v).ok_or_else(|| format!("key `invoke.args[{i}]`: {v} is not a valid {ty}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = ty.results().len();
+    if let Some(expected) = &invoke.result
+        && expected.len() != results
+    {
+        return Err(format!(
+            "key `result`: `{}` returns {results} value(s), the spec expects {}",
+            invoke.func,
+            expected.len()
+        ));
+    }
+    let initialize = matches!(module.get_export("_initialize"), Some(ExternType::Func(_)));
+    Ok(Entry::Invoke {
+        func: invoke.func.clone(),
+        args,
+        results,
+        initialize,
+    })
+}
+
+fn to_val(ty: &ValType, v: &Value) -> Option<Val> {
+    Some(match ty {
+        ValType::I32 => {
+            let n = check::parse_int(v)?;
+            Val::I32(
+                i32::try_from(n)
+                    .or_else(|_| u32::try_from(n).map(|u| u as i32))
+                    .ok()?,
+            )
+        }
+        ValType::I64 => {
+            let n = check::parse_int(v)?;
+            Val::I64(
+                i64::try_from(n)
+                    .or_else(|_| u64::try_from(n).map(|u| u as i64))
+                    .ok()?,
+            )
+        }
+        ValType::F32 => Val::F32((check::parse_float(v)? as f32).to_bits()),
+        ValType::F64 => Val::F64(check::parse_float(v)?.to_bits()),
+        _ => return None,
+    })
+}
+
+fn from_val(v: &Val) -> Option<WasmValue> {
+    Some(match v {
+        Val::I32(n) => WasmValue::I32(*n),
+        Val::I64(n) => WasmValue::I64(*n),
+        Val::F32(b) => WasmValue::F32(f32::from_bits(*b)),
+        Val::F64(b) => WasmValue::F64(f64::from_bits(*b)),
+        _ => return None,
+    })
+}
+
+/// A module compiled and linked for one test.
+struct EmbeddedProgram {
+    engine: Engine,
+    target: Target,
+}
+
+impl Program for EmbeddedProgram {
+    fn invokes(&self) -> bool {
+        matches!(
+            self.target,
+            Target::Core {
+                entry: Entry::Invoke { .. },
+                ..
+            }
+        )
+    }
+
+    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, String> {
+        let (stdin, writer) = if ctx.interactive {
+            let (reader, writer) = tokio::io::simplex(STDIN_PIPE_BYTES);
+            (Stdin::Interactive(reader), Some(writer))
+        } else {
+            (Stdin::fixed(ctx.run).map_err(|e| e.to_string())?, None)
+        };
+        let mut builder = crate::sandbox::wasi_builder(&ctx, stdin).map_err(|e| e.to_string())?;
+        crate::sandbox::network(&mut builder, &ctx.spec.proposals);
+        let limits = ctx.limits;
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
+            .table_elements(1 << 20)
+            .instances(1000)
+            .tables(1000)
+            .memories(1000)
+            .trap_on_grow_failure(false)
+            .build();
+        let watchdog = Arc::new(Mutex::new(Watchdog::new(
+            ctx.sandbox_dir,
+            limits.open_files,
+            limits.disk_bytes,
+        )));
+        let guard = StoreGuard {
+            fuel: limits.fuel,
+            deadline: ctx.deadline,
+            watchdog: Arc::clone(&watchdog),
+        };
+        let ending = Ending {
+            timeout_ms: ctx.timeout.as_millis(),
+            fuel: limits.fuel,
+            memory: limits.memory_bytes,
+        };
+        let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
+        let mut serve = None;
+        let future: GuestFuture = match &self.target {
+            Target::Core { pre, entry } => {
+                let state = GuestState {
+                    wasi: builder.build_p1(),
+                    limits: store_limits,
+                };
+                let mut store = Store::new(&self.engine, state);
+                store.limiter(|s| &mut s.limits);
+                guard.apply(&mut store)?;
+                let (pre, entry) = (pre.clone(), entry.clone());
+                Box::pin(async move {
+                    let r = run_core(&mut store, &pre, entry).await;
+                    r.unwrap_or_else(|e| ending.classify(e))
+                })
+            }
+            Target::Component { pre } => {
+                let state = ComponentState::new(builder.build(), store_limits, http_allowed);
+                let mut store = Store::new(&self.engine, state);
+                store.limiter(|s| &mut s.limits);
+                guard.apply(&mut store)?;
+                let pre = pre.clone();
+                Box::pin(async move {
+                    match component::run_command(&mut store, &pre).await {
+                        Ok(true) => GuestEnd::Exited(0),
+                        Ok(false) => GuestEnd::Exited(1),
+                        Err(e) => ending.classify(e),
+                    }
+                })
+            }
+            Target::Service { pre } => {
+                let state = ComponentState::new(builder.build(), store_limits, http_allowed);
+                let mut store = Store::new(&self.engine, state);
+                store.limiter(|s| &mut s.limits);
+                guard.apply(&mut store)?;
+                let pre = pre.clone();
+                let (tx, rx) = tokio::sync::mpsc::channel(1);
+                serve = Some(tx);
+                Box::pin(async move {
+                    match component::serve(&mut store, &pre, rx).await {
+                        Ok(()) => GuestEnd::Exited(0),
+                        Err(e) => ending.classify(e),
+                    }
+                })
+            }
+        };
+        let mut guest = Guest::new(future, ctx.stdout, ctx.stderr)
+            .with_watch(Box::new(move || lock(&watchdog).check_all()));
+        if let Some(w) = writer {
+            guest = guest.with_stdin(Box::pin(w));
+        }
+        if let Some(requests) = serve {
+            guest = guest.with_serve(Box::new(move |op| {
+                let requests = requests.clone();
+                let request = component::request_for(op);
+                Box::pin(async move {
+                    let request = request?;
+                    let (tx, rx) = futures::channel::oneshot::channel();
+                    if requests.send((request, tx)).await.is_err() {
+                        return Err("the service has stopped".to_string());
+                    }
+                    let response = match rx.await {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(e)) => return Err(format!("the service failed: {e:#}")),
+                        Err(_) => return Err("the service gave no response".to_string()),
+                    };
+                    use http_body_util::BodyExt;
+                    let (parts, body) = response.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map_err(|e| format!("reading the response body failed: {e}"))?
+                        .to_bytes();
+                    Ok(HttpResponse {
+                        status: parts.status.as_u16(),
+                        headers: parts.headers,
+                        body,
+                    })
+                })
+            }));
+        }
+        Ok(guest)
+    }
+}
+
+fn lock(w: &Mutex<Watchdog>) -> std::sync::MutexGuard<'_, Watchdog> {
+    w.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The limits every store of a test gets: fuel, the deadline, the watchdog.
+struct StoreGuard {
+    fuel: Option<u64>,
+    deadline: std::time::Instant,
+    watchdog: Arc<Mutex<Watchdog>>,
+}
+
+impl StoreGuard {
+    fn apply<T: 'static>(&self, store: &mut Store<T>) -> Result<(), String> {
+        if let Some(fuel) = self.fuel {
+            store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        }
+        let deadline = self.deadline;
+        let watchdog = Arc::clone(&self.watchdog);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                Err(wasmtime::Error::new(TimedOut))
+            } else if let Err(hit) = lock(&watchdog).check() {
+                Err(wasmtime::Error::new(hit))
+            } else {
+                // Yield so the driver (same thread) can run operations and watch the clock.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Instantiates a core module and calls `_start` or the invoked export.
+async fn run_core(
+    store: &mut Store<GuestState>,
+    pre: &wasmtime::InstancePre<GuestState>,
+    entry: Entry,
+) -> wasmtime::Result<GuestEnd> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    match entry {
+        Entry::Start => {
+            let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+            start.call_async(&mut *store, ()).await?;
+            Ok(GuestEnd::Exited(0))
+        }
+        Entry::Invoke {
+            func,
+            args,
+            results,
+            initialize,
+        } => {
+            if initialize {
+                let init = instance.get_typed_func::<(), ()>(&mut *store, "_initialize")?;
+                init.call_async(&mut *store, ()).await?;
+            }
+            let f = instance
+                .get_func(&mut *store, &func)
+                .ok_or_else(|| wasmtime::format_err!("no function `{func}`"))?;
+            let mut out = vec![Val::I32(0); results];
+            f.call_async(&mut *store, &args, &mut out).await?;
+            Ok(GuestEnd::Returned(
+                out.iter().filter_map(from_val).collect(),
+            ))
+        }
+    }
+}
+
+/// What is needed to say how an error ended a guest.
+#[derive(Clone, Copy)]
+struct Ending {
+    timeout_ms: u128,
+    fuel: Option<u64>,
+    memory: u64,
+}
+
+impl Ending {
+    /// Turns an error that ended a guest into how it ended.
+    fn classify(self, e: wasmtime::Error) -> GuestEnd {
+        if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return GuestEnd::Exited(exit.0);
+        }
+        let backtrace = e
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .map(|bt| bt.to_string())
+            .filter(|s| !s.trim().is_empty());
+        let message = if e.downcast_ref::<TimedOut>().is_some() {
+            format!(
+                "timeout: the test did not finish within {} ms (raise it with `timeout_ms` in the spec or --timeout)",
+                self.timeout_ms
+            )
+        } else if let Some(hit) = e.downcast_ref::<LimitHit>() {
+            hit.to_string()
+        } else if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+            match trap {
+                wasmtime::Trap::OutOfFuel => format!(
+                    "fuel exhausted: the guest used up its fuel limit of {} (limits.fuel)",
+                    self.fuel.unwrap_or(0)
+                ),
+                wasmtime::Trap::StackOverflow => format!("{trap} (stack overflow)"),
+                other => other.to_string(),
+            }
+        } else {
+            let text = format!("{e:#}");
+            if text.contains("exceeds memory limits") || text.contains("memory limit") {
+                format!(
+                    "memory limit exceeded: {text} (limits.memory_bytes = {})",
+                    self.memory
+                )
+            } else {
+                text
+            }
+        };
+        GuestEnd::Trapped(Trap { message, backtrace })
+    }
+}
