@@ -69,6 +69,8 @@ pub struct Manifest {
     pub name: Option<String>,
     /// Declared WASI version.
     pub version: Option<WasiVersion>,
+    /// Wasm proposals every test of the suite needs (a wasi-conform addition).
+    pub features: crate::features::FeatureSet,
 }
 
 impl Manifest {
@@ -76,10 +78,10 @@ impl Manifest {
     /// message naming the file and key (the suite's tests fail with it).
     pub fn read(dir: &Path) -> Result<Option<Manifest>, String> {
         let file = dir.join("manifest.json");
-        let text = match std::fs::read_to_string(&file) {
+        let text = match crate::files::read_text(&file, crate::files::MAX_MANIFEST_BYTES) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("{}: cannot read the manifest: {e}", file.display())),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(format!("cannot read the manifest: {e}")),
         };
         Manifest::parse(&text)
             .map(Some)
@@ -108,13 +110,28 @@ impl Manifest {
                         )
                     })?)
                 }
+                ("features", Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let Value::String(name) = item else {
+                            return Err(format!("key `features[{i}]`: expected a string, found {item}"));
+                        };
+                        let feature = crate::features::Feature::parse(name)
+                            .map_err(|m| format!("key `features[{i}]`: {m}"))?;
+                        manifest.features.extend([feature]);
+                    }
+                }
+                ("features", other) => {
+                    return Err(format!(
+                        "key `features`: expected a list of wasm feature names, found {other}"
+                    ));
+                }
                 ("name" | "version", other) => {
                     return Err(format!("key `{key}`: expected a string, found {other}"));
                 }
                 (other, _) => {
                     return Err(format!(
                         "key `{other}`: {}",
-                        crate::spec::unknown_key_message(other, &["name", "version"])
+                        crate::spec::unknown_key_message(other, &["name", "version", "features"])
                     ));
                 }
             }
@@ -136,6 +153,8 @@ pub struct Suite {
     pub manifest_error: Option<String>,
     /// The tests, sorted by name.
     pub tests: Vec<TestCase>,
+    /// Files that look like mistakes (a spec no module uses), for the user to see.
+    pub warnings: Vec<String>,
 }
 
 impl Suite {
@@ -167,7 +186,7 @@ pub struct TestCase {
     pub module: PathBuf,
     /// `NAME.json` beside the module, if it exists.
     pub spec_file: Option<PathBuf>,
-    /// A problem found while discovering it (e.g. both NAME.wasm and NAME.wat).
+    /// A problem found while discovering it (e.g. the module is a FIFO).
     pub problem: Option<String>,
 }
 
@@ -189,18 +208,23 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Suite>, DiscoverError> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut suites: Vec<Suite> = Vec::new();
     for given in paths {
-        if given.is_file() {
+        if given.exists() && !given.is_dir() {
             if !is_module(given) {
                 return Err(DiscoverError::NotAModule(given.clone()));
             }
-            let dir = given.parent().map(Path::to_path_buf).unwrap_or_default();
+            // A bare file name's directory is the working directory.
+            let dir = match given.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
             let name = stem(given);
             let mut suite = new_suite(&dir, &cwd);
-            suite.tests = tests_in(&dir)
-                .map_err(|source| DiscoverError::Walk {
-                    path: dir.clone(),
-                    source,
-                })?
+            let listing = tests_in(&dir).map_err(|source| DiscoverError::Walk {
+                path: dir.clone(),
+                source,
+            })?;
+            suite.tests = listing
+                .tests
                 .into_iter()
                 .filter(|t| t.name == name)
                 .collect();
@@ -222,15 +246,16 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Suite>, DiscoverError> {
                     continue;
                 }
                 let dir = entry.path();
-                let tests = tests_in(dir).map_err(|source| DiscoverError::Walk {
+                let listing = tests_in(dir).map_err(|source| DiscoverError::Walk {
                     path: dir.to_path_buf(),
                     source,
                 })?;
-                if tests.is_empty() {
+                if listing.tests.is_empty() {
                     continue;
                 }
                 let mut suite = new_suite(dir, &cwd);
-                suite.tests = tests;
+                suite.tests = listing.tests;
+                suite.warnings = listing.warnings;
                 merge(&mut suites, suite);
             }
         } else {
@@ -266,6 +291,7 @@ fn new_suite(dir: &Path, cwd: &Path) -> Suite {
         manifest,
         manifest_error,
         tests: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 
@@ -275,9 +301,19 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The modules directly inside `dir`, as tests.
-fn tests_in(dir: &Path) -> Result<Vec<TestCase>, walkdir::Error> {
+/// What a suite directory directly holds: its tests, and warnings about files
+/// that look like specs meant for a test but are not used.
+struct Listing {
+    tests: Vec<TestCase>,
+    warnings: Vec<String>,
+}
+
+/// The modules directly inside `dir`, as tests. `NAME.wasm` beside `NAME.wat`:
+/// the binary is the test and the text its source. A module or spec path that
+/// is not a regular file (a FIFO, a device) is a test that fails with that problem.
+fn tests_in(dir: &Path) -> Result<Listing, walkdir::Error> {
     let mut modules: Vec<PathBuf> = Vec::new();
+    let mut specs: Vec<String> = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
         .min_depth(1)
         .max_depth(1)
@@ -285,40 +321,97 @@ fn tests_in(dir: &Path) -> Result<Vec<TestCase>, walkdir::Error> {
     {
         let entry = entry?;
         let path = entry.path();
-        // Modules may be symlinks to files; never directories.
-        if is_module(path) && path.is_file() {
+        // Symlinks are judged by what they point to; directories are walked as suites.
+        if path.is_dir() {
+            continue;
+        }
+        if is_module(path) {
             modules.push(path.to_path_buf());
+        } else if path.extension().and_then(|e| e.to_str()) == Some("json")
+            && entry.file_name() != "manifest.json"
+        {
+            specs.push(stem(path));
         }
     }
     let mut tests: Vec<TestCase> = Vec::new();
     for module in modules {
         let name = stem(&module);
+        let is_wasm = module.extension().and_then(|e| e.to_str()) == Some("wasm");
         if let Some(prev) = tests.iter_mut().find(|t| t.name == name) {
-            prev.problem = Some(format!(
-                "both {} and {} exist: a test has one module; remove or rename one",
-                prev.module.display(),
-                module.display()
-            ));
+            // Sorted by file name, `NAME.wasm` comes before `NAME.wat`.
+            if is_wasm {
+                prev.module = module;
+            }
             continue;
         }
         let spec = dir.join(format!("{name}.json"));
+        let problem = not_regular(&module).or_else(|| not_regular(&spec).filter(|_| spec.exists()));
         tests.push(TestCase {
             name,
-            spec_file: spec.is_file().then_some(spec),
+            spec_file: spec.exists().then_some(spec),
             module,
-            problem: None,
+            problem,
         });
     }
-    Ok(tests)
+    let warnings = unused_specs(dir, &tests, &specs);
+    Ok(Listing { tests, warnings })
 }
 
-/// SUITE_PATH for a suite directory: relative to `cwd` when inside it, else as given;
-/// always with `/` separators and without `./`.
+/// Why a path is not usable as a regular file, if it is not.
+fn not_regular(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) => Some(format!(
+            "{} is {}, not a regular file; a test's module and spec are regular files",
+            path.display(),
+            crate::files::kind_of(m.file_type())
+        )),
+        Err(e) => Some(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Warnings for `NAME.json` files no module uses: most likely a misspelt spec,
+/// which would leave its module running with the default spec.
+fn unused_specs(dir: &Path, tests: &[TestCase], specs: &[String]) -> Vec<String> {
+    let without_spec: Vec<&str> = tests
+        .iter()
+        .filter(|t| t.spec_file.is_none())
+        .map(|t| t.name.as_str())
+        .collect();
+    specs
+        .iter()
+        .filter(|s| !tests.iter().any(|t| &t.name == *s))
+        .map(|s| {
+            let file = dir.join(format!("{s}.json"));
+            match crate::spec::did_you_mean(s, &without_spec) {
+                Some(m) => format!(
+                    "{}: no module {s}.wasm or {s}.wat uses this spec; did you mean it for \
+                     `{m}`, which runs with the default spec? (rename it to {m}.json)",
+                    file.display()
+                ),
+                None => format!(
+                    "{}: no module {s}.wasm or {s}.wat uses this spec (a spec sits beside its \
+                     module, with the same name)",
+                    file.display()
+                ),
+            }
+        })
+        .collect()
+}
+
+/// SUITE_PATH for a suite directory: relative to `cwd` when inside it (however
+/// it was typed), else as given; always with `/` separators and without `./`.
+/// The working directory itself is named by its directory name, not `.`.
 pub fn suite_path(dir: &Path, cwd: &Path) -> String {
-    let rel = if dir.is_absolute() {
-        dir.strip_prefix(cwd).unwrap_or(dir)
-    } else {
-        dir
+    let inside = lexical_normal(&cwd.join(dir));
+    let rel = match inside.strip_prefix(lexical_normal(cwd)) {
+        Ok(rel) if rel.as_os_str().is_empty() => {
+            return cwd
+                .file_name()
+                .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned());
+        }
+        Ok(rel) => rel,
+        Err(_) => dir,
     };
     let mut parts: Vec<String> = Vec::new();
     let mut absolute = false;
@@ -339,6 +432,23 @@ pub fn suite_path(dir: &Path, cwd: &Path) -> String {
     }
 }
 
+/// `path` with `.` and `name/..` removed, without looking at the filesystem.
+fn lexical_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +465,8 @@ mod tests {
         );
         assert_eq!(suite_path(Path::new("/elsewhere/s"), cwd), "/elsewhere/s");
         assert_eq!(suite_path(Path::new("../other/s"), cwd), "../other/s");
+        assert_eq!(suite_path(Path::new("../proj/suites/a"), cwd), "suites/a");
+        assert_eq!(suite_path(Path::new("."), cwd), "proj");
     }
 
     #[test]
@@ -363,7 +475,8 @@ mod tests {
             Manifest::parse(r#"{"name": "x", "version": "wasm32-wasip3"}"#).unwrap(),
             Manifest {
                 name: Some("x".into()),
-                version: Some(WasiVersion::P3)
+                version: Some(WasiVersion::P3),
+                features: Default::default(),
             }
         );
         assert!(
@@ -393,6 +506,7 @@ mod tests {
         fs::write(root.join("s1/data.dir/inner.wasm"), b"").unwrap();
         fs::write(root.join("s1/nested/c.wat"), b"").unwrap();
         fs::write(root.join("s1/manifest.json"), br#"{"name": "First"}"#).unwrap();
+        fs::write(root.join("s1/bb.json"), b"{}").unwrap();
 
         let suites = discover(&[root.join("s1")]).unwrap();
         assert_eq!(suites.len(), 2, "{suites:#?}");
@@ -401,8 +515,17 @@ mod tests {
         let names: Vec<_> = s1.tests.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert!(s1.tests[0].spec_file.is_some());
-        assert!(s1.tests[1].problem.as_deref().unwrap().contains("both"));
+        // `b.wasm` beside `b.wat`: the binary is the test, the text its source.
+        assert_eq!(s1.tests[1].module, root.join("s1/b.wasm"));
+        assert!(s1.tests[1].problem.is_none());
         assert!(suites[1].path.ends_with("s1/nested"));
+        // A spec no module uses, one edit away from a module without a spec.
+        assert_eq!(s1.warnings.len(), 1, "{:?}", s1.warnings);
+        assert!(
+            s1.warnings[0].contains("did you mean it for `b`"),
+            "{:?}",
+            s1.warnings
+        );
 
         let single = discover(&[root.join("s1/a.wasm")]).unwrap();
         assert_eq!(single[0].tests.len(), 1);

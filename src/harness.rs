@@ -10,21 +10,21 @@
 //! println!("{}", if outcome.passed() { "ok".to_string() } else { outcome.message() });
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::check::{self, Failure, FailureKind, GuestEnd};
+use crate::check::{self, Failure, FailureKind, FileState, GuestEnd};
 use crate::discover::{Suite, TestCase};
 use crate::run::embedded::Embedded;
 use crate::run::{Backend, CompileConfig, Execution, Observation, RunDefaults, RuntimeInfo};
-use crate::spec::{Spec, StreamMatcher};
+use crate::spec::{FileExpectation, Spec, StreamMatcher};
 
 /// Threads a test's filesystem calls may use at once (tokio's blocking pool).
 const MAX_BLOCKING_THREADS: usize = 4;
 
 /// How the harness runs tests.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HarnessOptions {
     /// Limits where specs set none.
     pub defaults: RunDefaults,
@@ -32,22 +32,14 @@ pub struct HarnessOptions {
     pub compile: CompileConfig,
     /// Colour diffs (for a terminal).
     pub color: bool,
-    /// Root of golden files (`expected/SUITE_PATH/NAME.stdout|.stderr`); used when it exists.
+    /// Root of conventional golden files (`DIR/SUITE_PATH/NAME.stdout|.stderr`,
+    /// SUITE_PATH relative to DIR's parent); `None` = the `expected/` directory of
+    /// the project holding the suite (see [`golden_location`]).
     pub expected_dir: Option<PathBuf>,
+    /// Wasm proposals enabled for every test (`--wasm-features`).
+    pub features: crate::features::FeatureSet,
     /// Bless mode: write actual output into golden files instead of comparing.
     pub bless: bool,
-}
-
-impl Default for HarnessOptions {
-    fn default() -> Self {
-        HarnessOptions {
-            defaults: RunDefaults::default(),
-            compile: CompileConfig::default(),
-            color: false,
-            expected_dir: Some(PathBuf::from("expected")),
-            bless: false,
-        }
-    }
 }
 
 /// The result of one test on one runtime.
@@ -70,6 +62,9 @@ pub struct TestOutcome {
     pub stderr_truncated: bool,
     /// Golden files written in bless mode.
     pub blessed: Vec<PathBuf>,
+    /// What the harness wants the user to know about how the test ran (e.g. a
+    /// compiler switched for a wasm feature).
+    pub notes: Vec<String>,
 }
 
 impl TestOutcome {
@@ -131,7 +126,10 @@ impl Harness {
     /// A harness running tests on these runtimes (at least one).
     pub fn with_backends(options: HarnessOptions, backends: Vec<Arc<dyn Backend>>) -> Harness {
         assert!(!backends.is_empty(), "a harness needs a runtime");
-        let infos = backends.iter().map(|b| Arc::new(b.info().clone())).collect();
+        let infos = backends
+            .iter()
+            .map(|b| Arc::new(b.info().clone()))
+            .collect();
         Harness {
             backends,
             infos,
@@ -185,13 +183,17 @@ impl Harness {
         if let Some(problem) = &suite.manifest_error {
             return TestOutcome::failed(FailureKind::Spec, problem.clone());
         }
-        let spec = match &test.spec_file {
+        let mut spec = match &test.spec_file {
             Some(file) => match Spec::from_file(file) {
                 Ok(s) => s,
                 Err(e) => return TestOutcome::failed(FailureKind::Spec, e.to_string()),
             },
             None => Spec::default_for(&suite.dir),
         };
+        if let Some(m) = &suite.manifest {
+            spec.features.extend(m.features.iter());
+        }
+        spec.features.extend(self.options.features.iter());
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -222,24 +224,28 @@ impl Harness {
         }
     }
 
-    /// Checks what the run left against the spec's final expectations.
+    /// Checks what the run left against the spec's final expectations: every
+    /// mismatch is listed (a wrong exit code does not hide a stream's), and the
+    /// streams that did not fail are shown for context.
     fn check(&self, suite: &Suite, test: &TestCase, spec: &Spec, obs: Observation) -> TestOutcome {
         let mut failures = obs.failures.clone();
         let mut blessed = Vec::new();
-        let mut streams_shown = false;
+        let mut shown = [false, false];
         if obs.completed {
-            for stream in [Stream::Stdout, Stream::Stderr] {
+            for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
                 let matcher = match stream {
                     Stream::Stdout => &spec.stdout,
                     Stream::Stderr => &spec.stderr,
                 };
                 let golden = self.golden_file(suite, test, stream.name());
-                if let Some(f) = self.check_stream(stream, matcher, golden, &obs, &mut blessed) {
-                    streams_shown |= f.kind == FailureKind::Stream;
+                if let Some(f) =
+                    self.check_stream(suite, stream, matcher, golden, &obs, &mut blessed)
+                {
+                    shown[i] |= f.kind == FailureKind::Stream;
                     failures.push(f);
                 }
             }
-            failures.extend(check_files(spec, &obs, self.options.color));
+            failures.extend(self.check_files(spec, &obs, &mut blessed));
             if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end)
                 && let Some(expected) = &invoke.result
                 && let Some(f) = check::values(&invoke.call(), expected, values)
@@ -249,8 +255,8 @@ impl Harness {
         }
         // Show what the guest printed when that helps explain a failure.
         let ran = obs.end.is_some() || !obs.stdout.is_empty() || !obs.stderr.is_empty();
-        if !failures.is_empty() && !streams_shown && ran {
-            failures.extend(context_excerpts(&obs));
+        if !failures.is_empty() && ran {
+            failures.extend(context_excerpts(&obs, shown));
         }
         TestOutcome {
             failures,
@@ -263,13 +269,70 @@ impl Harness {
             stdout_truncated: obs.stdout_truncated,
             stderr_truncated: obs.stderr_truncated,
             blessed,
+            notes: obs.notes,
         }
+    }
+
+    /// Compares every file the spec's `files` names (in bless mode, writes the
+    /// `{"file": ...}` golden files instead).
+    fn check_files(
+        &self,
+        spec: &Spec,
+        obs: &Observation,
+        blessed: &mut Vec<PathBuf>,
+    ) -> Vec<Failure> {
+        let mut failures = Vec::new();
+        for (path, state) in &obs.files {
+            let Some(expected) = spec.files.get(path) else {
+                continue;
+            };
+            let golden = match expected {
+                FileExpectation::File(golden) if self.options.bless => {
+                    match (state, bless_file(golden, state, &spec.base_dir)) {
+                        (_, Ok(())) => blessed.push(golden.clone()),
+                        (_, Err(m)) => failures.push(Failure::new(
+                            FailureKind::Setup,
+                            format!(
+                                "file {path}: cannot bless golden file {}: {m}",
+                                golden.display()
+                            ),
+                        )),
+                    }
+                    continue;
+                }
+                FileExpectation::File(golden) => {
+                    match crate::files::read_regular(golden, crate::files::MAX_DATA_BYTES) {
+                        Ok(bytes) => Some(bytes),
+                        Err(e) => {
+                            failures.push(Failure::new(
+                                FailureKind::Spec,
+                                format!(
+                                    "file {path}: golden file cannot be read: {e}{}",
+                                    bless_hint(&e)
+                                ),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            failures.extend(check::file(
+                path,
+                expected,
+                state,
+                golden.as_deref(),
+                self.options.color,
+            ));
+        }
+        failures
     }
 
     /// Checks (or, in bless mode, writes) one stream: against its inline
     /// expectation, else against its conventional golden file when there is one.
     fn check_stream(
         &self,
+        suite: &Suite,
         stream: Stream,
         inline: &Option<StreamMatcher>,
         convention: Option<PathBuf>,
@@ -287,7 +350,7 @@ impl Harness {
                 .map(StreamMatcher::File)?,
         };
         if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
-            return match bless(path, actual, &obs.redactions) {
+            return match bless(path, actual, &obs.redactions, &self.bless_roots(suite)) {
                 Ok(()) => {
                     blessed.push(path.clone());
                     None
@@ -299,18 +362,20 @@ impl Harness {
             };
         }
         let golden = match &matcher {
-            StreamMatcher::File(path) => match std::fs::read(path) {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    return Some(Failure::new(
-                        FailureKind::Spec,
-                        format!(
-                            "golden file {} for {name} cannot be read: {e}",
-                            path.display()
-                        ),
-                    ));
+            StreamMatcher::File(path) => {
+                match crate::files::read_regular(path, crate::files::MAX_DATA_BYTES) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        return Some(Failure::new(
+                            FailureKind::Spec,
+                            format!(
+                                "golden file for {name} cannot be read: {e}{}",
+                                bless_hint(&e)
+                            ),
+                        ));
+                    }
                 }
-            },
+            }
             _ => None,
         };
         let mut f = check::stream(
@@ -330,12 +395,72 @@ impl Harness {
         Some(f)
     }
 
-    /// `expected/SUITE_PATH/NAME.stdout` (or `.stderr`), whether it exists or not.
+    /// `EXPECTED/SUITE_PATH/NAME.stdout` (or `.stderr`), whether it exists or not.
     fn golden_file(&self, suite: &Suite, test: &TestCase, stream: &str) -> Option<PathBuf> {
-        let root = self.options.expected_dir.as_ref()?;
-        let rel = suite.path.trim_start_matches('/');
-        Some(root.join(rel).join(format!("{}.{stream}", test.name)))
+        let (root, key) = golden_location(self.options.expected_dir.as_deref(), &suite.dir)?;
+        Some(root.join(key).join(format!("{}.{stream}", test.name)))
     }
+
+    /// Where bless may write for a suite: its own directory, and its expected root.
+    fn bless_roots(&self, suite: &Suite) -> Vec<PathBuf> {
+        let mut roots = vec![suite.dir.clone()];
+        if let Some((root, _)) = golden_location(self.options.expected_dir.as_deref(), &suite.dir) {
+            roots.push(root);
+        }
+        roots
+    }
+}
+
+/// The root of conventional golden files for a suite directory, and the suite's
+/// path under it, independent of the working directory:
+/// - with an explicit `expected` directory: that directory, and the suite's path
+///   relative to its parent;
+/// - else the `expected/` directory of the nearest ancestor of the suite that
+///   holds `expected/`, `Cargo.toml` or `.git` (the project), and the suite's
+///   path relative to the project; with no such ancestor, the working
+///   directory stands for the project.
+///
+/// A suite outside that parent is filed under its path with `..` and the root
+/// left out, so golden files never land outside the expected directory. The
+/// root is relative to the working directory when it lies inside it.
+pub fn golden_location(expected: Option<&Path>, suite_dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let suite = suite_dir.canonicalize().ok()?;
+    let cwd = std::env::current_dir().ok()?;
+    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    let (root, base) = match expected {
+        Some(dir) => {
+            let dir = std::path::absolute(dir).ok()?;
+            let base = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+            let base = base.canonicalize().unwrap_or(base);
+            (dir, base)
+        }
+        None => {
+            let project = suite
+                .ancestors()
+                .find(|a| {
+                    a.join("expected").is_dir()
+                        || a.join("Cargo.toml").is_file()
+                        || a.join(".git").exists()
+                })
+                .unwrap_or(&cwd);
+            (project.join("expected"), project.to_path_buf())
+        }
+    };
+    let root = match root.strip_prefix(&cwd) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => root,
+    };
+    let key: PathBuf = match suite.strip_prefix(&base) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => suite
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(n) => Some(n),
+                _ => None,
+            })
+            .collect(),
+    };
+    Some((root, key))
 }
 
 #[derive(Clone, Copy)]
@@ -353,38 +478,72 @@ impl Stream {
     }
 }
 
-/// Compares every file the spec's `files` names.
-fn check_files(spec: &Spec, obs: &Observation, color: bool) -> Vec<Failure> {
-    obs.files
-        .iter()
-        .filter_map(|(path, state)| {
-            let expected = spec.files.get(path).and_then(|e| e.as_deref());
-            check::file(path, expected, state, color)
-        })
-        .collect()
-}
-
-/// The guest's output, shown for context under a failure.
-fn context_excerpts(obs: &Observation) -> Vec<Failure> {
+/// The guest's output, shown for context under a failure: each stream that
+/// is not already shown by its own failure.
+fn context_excerpts(obs: &Observation, shown: [bool; 2]) -> Vec<Failure> {
     [("stdout", &obs.stdout), ("stderr", &obs.stderr)]
         .into_iter()
-        .filter(|(_, bytes)| !bytes.is_empty())
-        .map(|(name, bytes)| {
+        .zip(shown)
+        .filter(|((_, bytes), shown)| !bytes.is_empty() && !shown)
+        .map(|((name, bytes), _)| {
             Failure::new(
                 FailureKind::Stream,
-                format!("(the guest's {name}, for context)\n{}", excerpt(bytes)),
+                format!(
+                    "(the guest's {name}, for context)\n{}",
+                    check::excerpt_block(bytes, "    ")
+                ),
             )
         })
         .collect()
 }
 
+/// How to make a missing golden file.
+fn bless_hint(e: &crate::files::FileError) -> &'static str {
+    if e.is_not_found() {
+        "\nto create it from the actual output, run in bless mode (`--bless`, or \
+         WASI_CONFORM_BLESS=1 under cargo test)"
+    } else {
+        ""
+    }
+}
+
+/// Writes a `files` golden file from the file the guest left.
+fn bless_file(golden: &Path, state: &FileState, suite_dir: &Path) -> Result<(), String> {
+    let FileState::Regular { size, head, .. } = state else {
+        return Err("the guest left no regular file to copy".into());
+    };
+    if *size != head.len() as u64 {
+        return Err(format!(
+            "the file is {size} bytes, more than the {} bytes read for checking",
+            check::MAX_CHECKED_BYTES
+        ));
+    }
+    write_inside(golden, head, &[suite_dir.to_path_buf()])
+}
+
+/// Writes `bytes` to `path` if it lies inside one of `roots` (symlinks
+/// followed), creating its directory.
+fn write_inside(path: &Path, bytes: &[u8], roots: &[PathBuf]) -> Result<(), String> {
+    if !roots.iter().any(|r| crate::files::is_inside(path, r)) {
+        return Err(format!(
+            "{} is outside the suite's directory and the expected directory; bless writes only there",
+            path.display()
+        ));
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(path, bytes).map_err(|e| e.to_string())
+}
+
 /// Writes a golden file: the actual output with sandbox paths redacted, so no
 /// machine-specific path ends up in it.
 fn bless(
-    path: &std::path::Path,
+    path: &Path,
     actual: &[u8],
     redactions: &[(String, String)],
-) -> std::io::Result<()> {
+    roots: &[PathBuf],
+) -> Result<(), String> {
     let bytes = match std::str::from_utf8(actual) {
         Ok(text) => redactions
             .iter()
@@ -392,10 +551,7 @@ fn bless(
             .into_bytes(),
         Err(_) => actual.to_vec(),
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(path, bytes)
+    write_inside(path, &bytes, roots)
 }
 
 /// Whether bless mode may run here: never where `CI` is set.
@@ -408,25 +564,4 @@ pub fn bless_allowed() -> Result<(), String> {
         ),
         _ => Ok(()),
     }
-}
-
-/// The end of a long output, made visible.
-fn excerpt(bytes: &[u8]) -> String {
-    const MAX: usize = 2048;
-    let (skipped, tail) = if bytes.len() > MAX {
-        (bytes.len() - MAX, &bytes[bytes.len() - MAX..])
-    } else {
-        (0, bytes)
-    };
-    let text = String::from_utf8_lossy(tail);
-    let mut out = String::new();
-    if skipped > 0 {
-        out.push_str(&format!("    ... ({skipped} earlier bytes not shown)\n"));
-    }
-    for line in text.split_inclusive('\n') {
-        out.push_str("    ");
-        out.push_str(&check::visible(line));
-        out.push('\n');
-    }
-    out.trim_end().to_string()
 }

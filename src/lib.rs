@@ -23,6 +23,8 @@ pub mod cache;
 pub mod check;
 pub mod discover;
 pub mod expectations;
+pub mod features;
+pub mod files;
 pub mod harness;
 pub mod http;
 pub mod module;

@@ -110,9 +110,14 @@ struct RunArgs {
     /// List the tests instead of running them.
     #[arg(long)]
     list: bool,
-    /// Root of golden files (expected/SUITE_PATH/NAME.stdout|.stderr).
-    #[arg(long, value_name = "DIR", default_value = "expected")]
-    expected: PathBuf,
+    /// Root of golden files (DIR/SUITE_PATH/NAME.stdout|.stderr); default: the
+    /// `expected/` directory of the project holding each suite.
+    #[arg(long, value_name = "DIR")]
+    expected: Option<PathBuf>,
+    /// Wasm proposals to enable for every test, comma-separated wasmtime `-W` names
+    /// (exceptions, gc, tail-call, threads, ...).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    wasm_features: Vec<String>,
     /// Colour output.
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
@@ -223,7 +228,13 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             },
         },
         color,
-        expected_dir: Some(args.expected.clone()),
+        expected_dir: args.expected.clone(),
+        features: args
+            .wasm_features
+            .iter()
+            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("--wasm-features")?,
         bless,
     };
     let harness = Harness::new(options)?;

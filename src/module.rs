@@ -27,12 +27,8 @@ pub struct ModuleInfo {
 /// Why a module cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
-    #[error("{}: cannot read the module: {source}", file.display())]
-    Read {
-        file: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the module: {0}")]
+    Read(#[source] crate::files::FileError),
     #[error("{}: invalid WebAssembly text: {message}", file.display())]
     Wat {
         file: std::path::PathBuf,
@@ -47,11 +43,16 @@ pub enum ModuleError {
 
 impl ModuleInfo {
     /// Reads and inspects a `.wasm` or `.wat` file.
+    /// Reads at most [`crate::files::MAX_MODULE_BYTES`] of binary, or
+    /// [`crate::files::MAX_WAT_BYTES`] of text (a `.wat` file).
     pub fn read(file: &Path) -> Result<ModuleInfo, ModuleError> {
-        let raw = std::fs::read(file).map_err(|source| ModuleError::Read {
-            file: file.to_path_buf(),
-            source,
-        })?;
+        let is_text = file.extension().and_then(|e| e.to_str()) == Some("wat");
+        let max = if is_text {
+            crate::files::MAX_WAT_BYTES
+        } else {
+            crate::files::MAX_MODULE_BYTES
+        };
+        let raw = crate::files::read_regular(file, max).map_err(ModuleError::Read)?;
         let bytes = if raw.starts_with(b"\0asm") {
             raw
         } else {
@@ -60,7 +61,7 @@ impl ModuleInfo {
                     e.set_path(file);
                     ModuleError::Wat {
                         file: file.to_path_buf(),
-                        message: e.to_string(),
+                        message: bounded_message(&e.to_string()),
                     }
                 })?
                 .into_owned()
@@ -120,6 +121,29 @@ impl ModuleInfo {
     }
 }
 
+/// A parser's message, which quotes the offending line, cut to a few lines of
+/// bounded length with control characters made visible (a hostile `.wat` file
+/// must not flood a report or reach the terminal raw).
+fn bounded_message(message: &str) -> String {
+    const LINES: usize = 8;
+    const LINE_CHARS: usize = 200;
+    let mut out: Vec<String> = message
+        .lines()
+        .take(LINES)
+        .map(|line| {
+            let visible = crate::check::visible(line);
+            match visible.char_indices().nth(LINE_CHARS) {
+                Some((cut, _)) => format!("{}... (line cut)", &visible[..cut]),
+                None => visible,
+            }
+        })
+        .collect();
+    if message.lines().count() > LINES {
+        out.push("...".into());
+    }
+    out.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +174,12 @@ mod tests {
         std::fs::write(&f, "(module (func (foo)))").unwrap();
         let e = ModuleInfo::read(&f).unwrap_err().to_string();
         assert!(e.contains("bad.wat"), "{e}");
+        // A huge line of control characters is quoted short and visible.
+        let mut text = b"(module (func (foo ".to_vec();
+        text.extend(std::iter::repeat_n(0x1bu8, 100_000));
+        std::fs::write(&f, &text).unwrap();
+        let e = ModuleInfo::read(&f).unwrap_err().to_string();
+        assert!(e.len() < 4000, "{} bytes", e.len());
+        assert!(!e.contains('\x1b'), "{e}");
     }
 }

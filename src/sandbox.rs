@@ -14,7 +14,7 @@ use std::time::Duration;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
-use crate::check::FileState;
+use crate::check::{FileState, MAX_CHECKED_BYTES, MAX_HASHED_BYTES};
 use crate::run::StartContext;
 use crate::spec::{ClockSpec, DirMount, Run, Spec, StdinSource};
 
@@ -125,32 +125,71 @@ impl Sandbox {
     /// The host path of a guest path, through the latest run's preopens (longest
     /// matching guest prefix). `None` if no preopen holds it or it climbs out.
     pub fn resolve(&self, guest_path: &str) -> Option<PathBuf> {
-        let want = components(guest_path);
-        let mut best: Option<(&Preopen, usize)> = None;
-        for p in &self.preopens {
-            let have = components(&p.guest);
-            if want.len() >= have.len()
-                && want[..have.len()] == have[..]
-                && best.is_none_or(|(_, n)| have.len() > n)
-            {
-                best = Some((p, have.len()));
-            }
-        }
-        let (preopen, n) = best?;
-        let mut path = preopen.host.clone();
-        for part in &want[n..] {
-            if *part == ".." {
-                return None;
-            }
-            path.push(part);
-        }
-        Some(path)
+        let (preopen, rest) = self.locate(guest_path)?;
+        Some(
+            rest.iter()
+                .fold(preopen.host.clone(), |p, part| p.join(part)),
+        )
     }
 
-    /// What is at a guest path after the run (see [`file_state`]).
-    pub fn file_state(&self, guest_path: &str) -> FileState {
-        self.resolve(guest_path)
-            .map_or(FileState::Absent, |host| file_state(&host))
+    /// What is at a guest path after the run: never following a symlink (a
+    /// symlink on the way, or at the end, is reported as such), reading at most
+    /// [`MAX_CHECKED_BYTES`] of a regular file, and hashing it (bounded) when
+    /// `hash` is set.
+    pub fn file_state(&self, guest_path: &str, hash: bool) -> FileState {
+        let Some((preopen, rel)) = self.locate(guest_path) else {
+            return FileState::Absent;
+        };
+        let mut host = preopen.host.clone();
+        let mut guest = preopen.guest.trim_end_matches('/').to_string();
+        for (i, part) in rel.iter().enumerate() {
+            host.push(part);
+            guest = format!("{guest}/{part}");
+            let meta = match std::fs::symlink_metadata(&host) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return FileState::Absent,
+                Err(e) => return FileState::Other(format!("unreadable ({e})")),
+            };
+            let ft = meta.file_type();
+            if ft.is_symlink() {
+                let target = std::fs::read_link(&host)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|e| format!("(unreadable: {e})"));
+                return FileState::Symlink {
+                    path: guest,
+                    target,
+                };
+            }
+            let last = i + 1 == rel.len();
+            if !last && !ft.is_dir() {
+                return FileState::Absent;
+            }
+            if last && !ft.is_file() {
+                return FileState::Other(crate::files::kind_of(ft).to_string());
+            }
+        }
+        if rel.is_empty() {
+            return FileState::Other("a directory".into());
+        }
+        read_checked(&host, hash)
+    }
+
+    /// The preopen that holds a guest path (longest matching guest prefix) and
+    /// the path's components below it. `None` if no preopen holds it or it climbs out.
+    fn locate(&self, guest_path: &str) -> Option<(&Preopen, Vec<String>)> {
+        let want = components(guest_path);
+        let (preopen, n) = self
+            .preopens
+            .iter()
+            .map(|p| (p, components(&p.guest)))
+            .filter(|(_, have)| want.len() >= have.len() && want[..have.len()] == have[..])
+            .max_by_key(|(_, have)| have.len())
+            .map(|(p, have)| (p, have.len()))?;
+        let rest: Vec<String> = want[n..].iter().map(|s| s.to_string()).collect();
+        if rest.iter().any(|p| p == "..") {
+            return None;
+        }
+        Some((preopen, rest))
     }
 
     /// Replaces this sandbox's temporary paths in a message by the fixtures they copy,
@@ -173,18 +212,50 @@ impl Sandbox {
     }
 }
 
-/// A file's state, never following symlinks (a guest's symlink must not make the
-/// harness read host files).
-fn file_state(path: &Path) -> FileState {
-    match std::fs::symlink_metadata(path) {
-        Err(_) => FileState::Absent,
-        Ok(meta) if meta.file_type().is_file() => match std::fs::read(path) {
-            Ok(bytes) => FileState::Regular(bytes),
-            Err(e) => FileState::Other(format!("unreadable: {e}")),
-        },
-        Ok(meta) if meta.file_type().is_dir() => FileState::Other("a directory".into()),
-        Ok(meta) if meta.file_type().is_symlink() => FileState::Other("a symlink".into()),
-        Ok(_) => FileState::Other("not a regular file".into()),
+/// Reads a regular file for checking: opened without following a symlink and
+/// without blocking, its first [`MAX_CHECKED_BYTES`] kept, and, with `hash`,
+/// hashed in full when it is at most [`MAX_HASHED_BYTES`].
+fn read_checked(path: &Path, hash: bool) -> FileState {
+    use sha2::Digest;
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| FileState::Other(format!("unreadable ({e})"));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let mut file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) => return unreadable(e),
+    };
+    let size = match file.metadata() {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(m) => return FileState::Other(crate::files::kind_of(m.file_type()).to_string()),
+        Err(e) => return unreadable(e),
+    };
+    let mut head = Vec::with_capacity(size.min(MAX_CHECKED_BYTES) as usize);
+    if let Err(e) = (&mut file).take(MAX_CHECKED_BYTES).read_to_end(&mut head) {
+        return unreadable(e);
+    }
+    let sha256 = (hash && size <= MAX_HASHED_BYTES).then(|| {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(&head);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(_) => return None,
+            }
+        }
+        Some(format!("{:x}", hasher.finalize()))
+    });
+    FileState::Regular {
+        size,
+        head,
+        sha256: sha256.flatten(),
     }
 }
 

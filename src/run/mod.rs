@@ -126,6 +126,10 @@ pub trait Program: Send + Sync {
     fn invokes(&self) -> bool {
         false
     }
+    /// What the user should know about how it runs (e.g. a compiler switched).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Everything a backend needs to start one run.
@@ -169,6 +173,8 @@ pub struct Observation {
     pub not_reached: Vec<String>,
     /// Sandbox paths and what to show instead (for golden files and messages).
     pub redactions: Vec<(String, String)>,
+    /// What the backend wants the user to know about how the test ran.
+    pub notes: Vec<String>,
 }
 
 impl Observation {
@@ -235,6 +241,7 @@ pub async fn execute(
         server_env: None,
         invoked: program.invokes(),
     };
+    obs.notes = program.notes();
     obs.completed = true;
     for (i, op) in spec.operations.iter().enumerate() {
         if let Err(f) = driver.operation(i, op, &mut obs).await {
@@ -243,7 +250,9 @@ pub async fn execute(
                 .iter()
                 .map(|o| o.kind().to_string())
                 .collect();
-            obs.completed = false;
+            // A failed last operation (the final `wait`) still lets the final
+            // expectations be checked: every mismatch is reported, not the first.
+            obs.completed = i + 1 == spec.operations.len();
             break;
         }
     }
@@ -251,8 +260,10 @@ pub async fn execute(
     if let Some(guest) = driver.guest.take() {
         obs.record_streams(&guest);
     }
-    for path in spec.files.keys() {
-        obs.files.push((path.clone(), sandbox.file_state(path)));
+    for (path, expected) in &spec.files {
+        let hash = matches!(expected, crate::spec::FileExpectation::Sha256(_));
+        obs.files
+            .push((path.clone(), sandbox.file_state(path, hash)));
     }
     for f in &mut obs.failures {
         f.message = sandbox.redact(&f.message);

@@ -23,12 +23,11 @@ use serde_json::{Map, Value};
 /// Why a spec cannot be used. Every variant names the spec file.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    /// The file could not be read.
-    #[error("{}: cannot read the spec: {source}", file.display())]
+    /// The file could not be read (missing, not a regular file, too large, not UTF-8).
+    #[error("cannot read the spec: {error}")]
     Read {
-        file: PathBuf,
         #[source]
-        source: std::io::Error,
+        error: crate::files::FileError,
     },
     /// The file is not valid JSON.
     #[error("{}: line {line}, column {column}: invalid JSON: {message}", file.display())]
@@ -57,6 +56,7 @@ const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world", "servers"]
 /// This project's extensions allowed in both forms (plus `debug`, an official key).
 const COMMON_KEYS: &[&str] = &[
     "dirs",
+    "features",
     "clock",
     "random_seed",
     "timeout_ms",
@@ -100,8 +100,11 @@ pub struct Spec {
     pub stdout: Option<StreamMatcher>,
     /// Expected stderr of the whole (last) run.
     pub stderr: Option<StreamMatcher>,
-    /// Files to check after the last `wait`: guest path to content, or `None` = absent.
-    pub files: BTreeMap<String, Option<String>>,
+    /// Files to check after the last `wait`: guest path to what it must hold.
+    pub files: BTreeMap<String, FileExpectation>,
+    /// Wasm proposals to enable (wasmtime CLI `-W` names); the harness adds the
+    /// suite manifest's and the command line's.
+    pub features: crate::features::FeatureSet,
     /// Call this export instead of `_start`.
     pub invoke: Option<Invoke>,
 }
@@ -211,17 +214,68 @@ pub enum StreamMatcher {
     Exact(String),
     /// Contains this text.
     Contains(String),
-    /// The whole stream matches this regular expression.
-    Regex(regex::Regex),
+    /// The whole stream matches this regular expression (on bytes: see [`Pattern`]).
+    Regex(Pattern),
     /// Equals this golden file's contents.
     File(PathBuf),
+}
+
+/// A `regex` expectation: anchored to the whole text, matched on bytes, so
+/// output that is not UTF-8 can still match (`.` matches one UTF-8 character,
+/// or with `(?-u)` any byte).
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// As written in the spec.
+    pub source: String,
+    /// Anchored (`\A(?:...)\z`).
+    pub regex: regex::bytes::Regex,
+}
+
+impl Pattern {
+    /// Compiles `source`, anchored to the whole text; bounded in size.
+    pub fn new(source: &str) -> Result<Pattern, String> {
+        let regex = regex::bytes::RegexBuilder::new(&format!(r"\A(?:{source})\z"))
+            .size_limit(1 << 20)
+            .dfa_size_limit(1 << 22)
+            .build()
+            .map_err(|e| format!("invalid regular expression: {e}"))?;
+        Ok(Pattern {
+            source: source.to_string(),
+            regex,
+        })
+    }
+
+    pub fn is_match(&self, bytes: &[u8]) -> bool {
+        self.regex.is_match(bytes)
+    }
+}
+
+/// What a file must be after the run (`files`).
+#[derive(Debug, Clone)]
+pub enum FileExpectation {
+    /// `null`: must not exist.
+    Absent,
+    /// Exactly this text.
+    Exact(String),
+    /// Contains this text.
+    Contains(String),
+    /// The whole content matches.
+    Regex(Pattern),
+    /// Equals this golden file's bytes (bless writes it).
+    File(PathBuf),
+    /// The content's SHA-256, lowercase hex.
+    Sha256(String),
+    /// This many bytes.
+    Size(u64),
+    /// Exists (as anything).
+    Exists,
 }
 
 impl PartialEq for StreamMatcher {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Exact(a), Self::Exact(b)) | (Self::Contains(a), Self::Contains(b)) => a == b,
-            (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            (Self::Regex(a), Self::Regex(b)) => a.source == b.source,
             (Self::File(a), Self::File(b)) => a == b,
             _ => false,
         }
@@ -319,16 +373,15 @@ impl Spec {
             stdout: None,
             stderr: None,
             files: BTreeMap::new(),
+            features: Default::default(),
             invoke: None,
         }
     }
 
     /// Reads and validates a spec file.
     pub fn from_file(file: &Path) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read {
-            file: file.to_path_buf(),
-            source,
-        })?;
+        let text = crate::files::read_text(file, crate::files::MAX_SPEC_BYTES)
+            .map_err(|e| SpecError::Read { error: e })?;
         Spec::from_json_str(&text, file)
     }
 
@@ -439,6 +492,7 @@ impl Parser<'_> {
         }
         spec.limits = self.limits(obj)?;
         spec.files = self.files(obj)?;
+        spec.features = self.features(obj)?;
 
         match form {
             SpecForm::Operations => {
@@ -647,12 +701,13 @@ impl Parser<'_> {
         })
     }
 
-    /// Resolves a fixture directory against the spec's directory and checks it exists.
+    /// Resolves a fixture directory against the spec's directory and checks that it
+    /// exists and, symlinks followed, lies inside the suite's directory.
     fn fixture_dir(&self, rel: &str, key: &str) -> Result<PathBuf, SpecError> {
         if rel.is_empty() {
             return Err(self.err(key, "the directory name is empty"));
         }
-        let path = self.base_dir().join(rel);
+        let path = self.confined(rel, key)?;
         if !path.is_dir() {
             return Err(self.err(
                 key,
@@ -665,20 +720,65 @@ impl Parser<'_> {
         Ok(path)
     }
 
+    /// A data file (golden file, stdin file) named by the spec: relative to the
+    /// spec's directory and inside it. Whether it exists is checked when it is used.
+    fn data_file(&self, rel: &str, key: &str) -> Result<PathBuf, SpecError> {
+        if rel.is_empty() {
+            return Err(self.err(key, "the path is empty"));
+        }
+        self.confined(rel, key)
+    }
+
+    /// `rel` against the spec's directory, refused unless it stays (symlinks
+    /// followed) inside the suite's directory: a spec may not reach the rest of the host.
+    fn confined(&self, rel: &str, key: &str) -> Result<PathBuf, SpecError> {
+        let base = self.base_dir();
+        let path = base.join(rel);
+        let root = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base.as_path()
+        };
+        if Path::new(rel).is_absolute() || !crate::files::is_inside(&path, root) {
+            return Err(self.err(
+                key,
+                format!(
+                    "`{rel}` is outside the suite's directory; paths in a spec are relative to \
+                     it and stay inside it (symlinks included). To map another host \
+                     directory, use the command line (`wasi-conform run MODULE --dir HOST`)"
+                ),
+            ));
+        }
+        Ok(path)
+    }
+
     fn stdin(&self, obj: &Map<String, Value>) -> Result<Option<StdinSource>, SpecError> {
         match obj.get("stdin") {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(StdinSource::Text(s.clone()))),
             Some(Value::Object(map)) => {
                 let file = self.file_object(map, "stdin")?;
-                if !file.is_file() {
-                    return Err(self.err(
-                        "stdin.file",
-                        format!(
-                            "file `{}` does not exist (paths are relative to the spec's directory)",
-                            file.display()
-                        ),
-                    ));
+                match std::fs::metadata(&file) {
+                    Ok(m) if m.is_file() => {}
+                    Ok(m) => {
+                        return Err(self.err(
+                            "stdin.file",
+                            format!(
+                                "`{}` is {}, not a regular file",
+                                file.display(),
+                                crate::files::kind_of(m.file_type())
+                            ),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(self.err(
+                            "stdin.file",
+                            format!(
+                                "file `{}` does not exist (paths are relative to the spec's directory)",
+                                file.display()
+                            ),
+                        ));
+                    }
                 }
                 Ok(Some(StdinSource::File(file)))
             }
@@ -694,7 +794,7 @@ impl Parser<'_> {
             }
         }
         match map.get("file") {
-            Some(Value::String(p)) if !p.is_empty() => Ok(self.base_dir().join(p)),
+            Some(Value::String(p)) if !p.is_empty() => self.data_file(p, &format!("{key}.file")),
             Some(other) => Err(self.wrong_type(&format!("{key}.file"), "a file path", other)),
             None => Err(self.err(key, "expected {\"file\": PATH}")),
         }
@@ -736,22 +836,10 @@ impl Parser<'_> {
                 };
                 Ok(Some(match kind.as_str() {
                     "contains" => StreamMatcher::Contains(s.clone()),
-                    "regex" => {
-                        let anchored = format!(r"\A(?:{s})\z");
-                        let re = regex::Regex::new(&anchored).map_err(|e| {
-                            self.err(
-                                format!("{key}.regex"),
-                                format!("invalid regular expression: {e}"),
-                            )
-                        })?;
-                        StreamMatcher::Regex(re)
-                    }
-                    _ => {
-                        if s.is_empty() {
-                            return Err(self.err(format!("{key}.file"), "the path is empty"));
-                        }
-                        StreamMatcher::File(self.base_dir().join(s))
-                    }
+                    "regex" => StreamMatcher::Regex(
+                        Pattern::new(s).map_err(|m| self.err(format!("{key}.regex"), m))?,
+                    ),
+                    _ => StreamMatcher::File(self.data_file(s, &format!("{key}.file"))?),
                 }))
             }
             Some(other) => Err(self.wrong_type(
@@ -777,6 +865,23 @@ impl Parser<'_> {
         for (i, item) in items.iter().enumerate() {
             let key = format!("dirs[{i}]");
             let mount = match item {
+                Value::String(name)
+                    if Path::new(name).components().any(|c| {
+                        matches!(
+                            c,
+                            std::path::Component::ParentDir | std::path::Component::RootDir
+                        )
+                    }) =>
+                {
+                    return Err(self.err(
+                        key,
+                        format!(
+                            "`{name}` is not a plain directory name: the short form preopens a \
+                             fixture beside the spec under its own name; use \
+                             {{\"host\": ..., \"guest\": ...}} for anything else"
+                        ),
+                    ));
+                }
                 Value::String(name) => DirMount {
                     host: self.fixture_dir(name, &key)?,
                     guest: name.clone(),
@@ -907,33 +1012,100 @@ impl Parser<'_> {
     fn files(
         &self,
         obj: &Map<String, Value>,
-    ) -> Result<BTreeMap<String, Option<String>>, SpecError> {
+    ) -> Result<BTreeMap<String, FileExpectation>, SpecError> {
         let Some(value) = obj.get("files") else {
             return Ok(BTreeMap::new());
         };
         let Value::Object(map) = value else {
             return Err(self.wrong_type(
                 "files",
-                "an object of guest path to content or null",
+                "an object of guest path to expected content, null, or a check",
                 value,
             ));
         };
         map.iter()
             .map(|(path, v)| {
-                if path.is_empty() {
-                    return Err(self.err("files", "a guest path is empty"));
+                if !path.starts_with('/') {
+                    return Err(self.err(
+                        format!("files.{path}"),
+                        "a guest path is absolute, such as `/out.txt`",
+                    ));
                 }
-                match v {
-                    Value::String(s) => Ok((path.clone(), Some(s.clone()))),
-                    Value::Null => Ok((path.clone(), None)),
-                    other => Err(self.wrong_type(
-                        &format!("files.{path}"),
-                        "the expected content (a string) or null (must not exist)",
-                        other,
-                    )),
-                }
+                Ok((path.clone(), self.file_expectation(path, v)?))
             })
             .collect()
+    }
+
+    /// One `files` entry: a string, `null`, or one check object.
+    fn file_expectation(&self, path: &str, v: &Value) -> Result<FileExpectation, SpecError> {
+        const KINDS: &[&str] = &["contains", "regex", "file", "sha256", "size", "exists"];
+        let key = format!("files.{path}");
+        let map = match v {
+            Value::String(s) => return Ok(FileExpectation::Exact(s.clone())),
+            Value::Null => return Ok(FileExpectation::Absent),
+            Value::Object(map) => map,
+            other => {
+                return Err(self.wrong_type(
+                    &key,
+                    "the expected content (a string), null (must not exist), or one of \
+                     {\"contains\"|\"regex\"|\"file\"|\"sha256\": STRING}, {\"size\": N}, {\"exists\": true}",
+                    other,
+                ));
+            }
+        };
+        self.check_keys(map, &key, KINDS)?;
+        let Some((kind, v)) = map.iter().next().filter(|_| map.len() == 1) else {
+            return Err(self.err(key, format!("give exactly one of {}", KINDS.join(", "))));
+        };
+        let sub = format!("{key}.{kind}");
+        let string = |v: &Value| match v {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(self.wrong_type(&sub, "a string", other)),
+        };
+        Ok(match kind.as_str() {
+            "contains" => FileExpectation::Contains(string(v)?),
+            "regex" => FileExpectation::Regex(
+                Pattern::new(&string(v)?).map_err(|m| self.err(sub.clone(), m))?,
+            ),
+            "file" => FileExpectation::File(self.data_file(&string(v)?, &sub)?),
+            "sha256" => {
+                let hex = string(v)?.to_ascii_lowercase();
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(self.err(sub, "expected 64 hexadecimal digits (a SHA-256)"));
+                }
+                FileExpectation::Sha256(hex)
+            }
+            "size" => FileExpectation::Size(
+                v.as_u64()
+                    .ok_or_else(|| self.wrong_type(&sub, "a non-negative integer", v))?,
+            ),
+            _ => match v {
+                Value::Bool(true) => FileExpectation::Exists,
+                other => {
+                    return Err(self.wrong_type(
+                        &sub,
+                        "true (to check that it does not exist, give null instead of an object)",
+                        other,
+                    ));
+                }
+            },
+        })
+    }
+
+    /// `features`: wasm proposals, named as the wasmtime CLI's `-W` flags.
+    fn features(&self, obj: &Map<String, Value>) -> Result<crate::features::FeatureSet, SpecError> {
+        match obj.get("features") {
+            None => Ok(Default::default()),
+            Some(v) => self
+                .string_list(v, "features")?
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    crate::features::Feature::parse(f)
+                        .map_err(|m| self.err(format!("features[{i}]"), m))
+                })
+                .collect(),
+        }
     }
 
     fn invoke(&self, obj: &Map<String, Value>) -> Result<Option<Invoke>, SpecError> {
@@ -1282,11 +1454,11 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn describe(v: &Value) -> String {
-    let mut text = v.to_string();
-    if text.len() > 60 {
-        text.truncate(57);
-        text.push_str("...");
-    }
+    let text = v.to_string();
+    let text = match text.char_indices().nth(57) {
+        Some((cut, _)) if text.chars().count() > 60 => format!("{}...", &text[..cut]),
+        _ => text,
+    };
     format!("{} ({text})", type_name(v))
 }
 
@@ -1376,8 +1548,8 @@ mod tests {
         let Some(StreamMatcher::Regex(re)) = &s.stderr else {
             panic!()
         };
-        assert!(re.is_match("aaa"));
-        assert!(!re.is_match("aaab"), "regex must match the whole stream");
+        assert!(re.is_match(b"aaa"));
+        assert!(!re.is_match(b"aaab"), "regex must match the whole stream");
         assert!(err(r#"{"stdout": {"regex": "("}}"#).contains("stdout.regex"));
         assert!(err(r#"{"stdout": {"contain": "x"}}"#).contains("did you mean `contains`?"));
         let s = parse(r#"{"stdout": {"file": "out.txt"}}"#).unwrap();
@@ -1465,7 +1637,7 @@ mod tests {
         );
         assert_eq!(s.random_seed, Some(7));
         assert_eq!(s.limits.memory_bytes, Some(65536));
-        assert_eq!(s.files.get("/b"), Some(&None));
+        assert!(matches!(s.files.get("/b"), Some(FileExpectation::Absent)));
         assert_eq!(s.invoke.as_ref().unwrap().func, "f");
         assert!(err(r#"{"invoke": {"func": "f", "args": ["abc"]}}"#).contains("invoke.args[0]"));
         assert!(err(r#"{"clock": {"wall": "tomorrow"}}"#).contains("clock.wall"));

@@ -22,6 +22,7 @@ use super::{Backend, Prepared, Program, RuntimeInfo, StartContext};
 use crate::cache::{IncrementalCache, ModuleCache};
 use crate::check::{self, Failure, FailureKind, GuestEnd, Trap, WasmValue};
 use crate::discover::WasiVersion;
+use crate::features::FeatureSet;
 use crate::module::{ModuleInfo, ModuleKind};
 use crate::sandbox::Stdin;
 use crate::spec::{Invoke, Spec, World};
@@ -118,20 +119,32 @@ impl std::error::Error for TimedOut {}
 /// An engine and its linkers for core modules and components.
 struct EngineSet {
     engine: Engine,
+    /// The wasm proposals enabled beyond the defaults.
+    features: FeatureSet,
     core: Linker<GuestState>,
     component: wasmtime::component::Linker<ComponentState>,
 }
 
+/// What tells engines apart: fuel metering and the wasm proposals enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct EngineKey {
+    fuel: bool,
+    features: FeatureSet,
+}
+
 impl EngineSet {
     fn new(
-        fuel: bool,
+        key: &EngineKey,
         compile: &CompileConfig,
         incremental: &Option<Arc<IncrementalCache>>,
     ) -> wasmtime::Result<EngineSet> {
         let mut config = Config::new();
         config.epoch_interruption(true);
-        config.consume_fuel(fuel);
-        match compile.compiler {
+        config.consume_fuel(key.fuel);
+        for f in key.features.iter() {
+            f.enable(&mut config);
+        }
+        match effective_compiler(compile.compiler, &key.features) {
             Compiler::Winch => {
                 config.strategy(wasmtime::Strategy::Winch);
             }
@@ -154,16 +167,31 @@ impl EngineSet {
         let component = component::linker(&engine)?;
         Ok(EngineSet {
             engine,
+            features: key.features.clone(),
             core,
             component,
         })
     }
 }
 
+/// The compiler that compiles modules needing `features`: the configured one,
+/// unless it is Winch and Winch lacks one of them (then Cranelift).
+fn effective_compiler(configured: Compiler, features: &FeatureSet) -> Compiler {
+    match configured {
+        Compiler::Winch if features.needs_cranelift() => Compiler::Cranelift { optimize: true },
+        other => other,
+    }
+}
+
+/// The engines made so far, each with its key.
+type Engines = Vec<(EngineKey, Arc<EngineSet>)>;
+
 /// The embedded wasmtime backend. Cheap to share by reference across threads.
 pub struct Embedded {
-    plain: EngineSet,
-    fueled: EngineSet,
+    compile: CompileConfig,
+    incremental: Option<Arc<IncrementalCache>>,
+    /// Engines made so far, by key (the plain one first); the epoch ticker ticks them all.
+    engines: Arc<Mutex<Engines>>,
     cache: Option<ModuleCache>,
     info: RuntimeInfo,
     stop_ticker: Arc<AtomicBool>,
@@ -181,26 +209,30 @@ impl Embedded {
         let incremental = compile
             .incremental
             .then(|| Arc::new(IncrementalCache::new(INCREMENTAL_CACHE_BYTES)));
-        let plain = EngineSet::new(false, &compile, &incremental)?;
-        let fueled = EngineSet::new(true, &compile, &incremental)?;
+        let plain = EngineKey {
+            fuel: false,
+            features: FeatureSet::default(),
+        };
+        let first = Arc::new(EngineSet::new(&plain, &compile, &incremental)?);
+        let engines = Arc::new(Mutex::new(vec![(plain, first)]));
         let cache = compile.cache_dir.clone().map(ModuleCache::new);
         let stop = Arc::new(AtomicBool::new(false));
-        let tick_engines = [plain.engine.clone(), fueled.engine.clone()];
-        let tick_stop = stop.clone();
+        let (tick_engines, tick_stop) = (Arc::clone(&engines), stop.clone());
         std::thread::Builder::new()
             .name("wasi-conform-epoch".into())
             .spawn(move || {
                 while !tick_stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    for e in &tick_engines {
-                        e.increment_epoch();
+                    for (_, set) in lock(&tick_engines).iter() {
+                        set.engine.increment_epoch();
                     }
                 }
             })
             .map_err(wasmtime::Error::from)?;
         Ok(Embedded {
-            plain,
-            fueled,
+            compile,
+            incremental,
+            engines,
             cache,
             info: RuntimeInfo {
                 name: "wasi-conform".into(),
@@ -218,17 +250,43 @@ impl Embedded {
         self.cache.as_ref()
     }
 
+    /// The engine (and linkers) for a key, made on first use.
+    fn engine_for(&self, key: EngineKey) -> Result<Arc<EngineSet>, Failure> {
+        let mut engines = lock(&self.engines);
+        if let Some((_, set)) = engines.iter().find(|(k, _)| *k == key) {
+            return Ok(Arc::clone(set));
+        }
+        let set = EngineSet::new(&key, &self.compile, &self.incremental).map_err(|e| {
+            Failure::new(
+                FailureKind::Setup,
+                format!(
+                    "cannot configure wasmtime for wasm features [{}]: {e:#}",
+                    key.features
+                ),
+            )
+        })?;
+        let set = Arc::new(set);
+        engines.push((key, Arc::clone(&set)));
+        Ok(set)
+    }
+
     fn compile<A: crate::cache::Artifact>(
         &self,
-        engine: &Engine,
+        set: &EngineSet,
         path: &Path,
         bytes: &[u8],
     ) -> Result<A, Failure> {
         let compiled = match &self.cache {
-            Some(cache) => cache.load_or_compile(engine, bytes),
-            None => A::compile(engine, bytes),
+            Some(cache) => cache.load_or_compile(&set.engine, bytes),
+            None => A::compile(&set.engine, bytes),
         };
-        compiled.map_err(|e| module_failure(format!("{}: cannot compile: {e:#}", path.display())))
+        compiled.map_err(|e| {
+            module_failure(format!(
+                "{}: cannot compile: {e:#}{}",
+                path.display(),
+                features_hint(bytes, &set.features)
+            ))
+        })
     }
 
     fn load_component(
@@ -249,8 +307,7 @@ impl Embedded {
                 ),
             ));
         }
-        let component: wasmtime::component::Component =
-            self.compile(&set.engine, path, &info.bytes)?;
+        let component: wasmtime::component::Component = self.compile(set, path, &info.bytes)?;
         let pre = set.component.instantiate_pre(&component).map_err(|e| {
             module_failure(format!(
                 "{}: cannot link: {e:#}\nhint: the harness provides WASI 0.2 and 0.3 \
@@ -289,7 +346,7 @@ impl Embedded {
                 path.display()
             )));
         }
-        let module: Module = self.compile(&set.engine, path, &info.bytes)?;
+        let module: Module = self.compile(set, path, &info.bytes)?;
         let pre = set
             .core
             .instantiate_pre(&module)
@@ -317,20 +374,54 @@ impl Backend for Embedded {
         spec: &Spec,
     ) -> Result<Prepared, Failure> {
         let info = ModuleInfo::read(path).map_err(|e| module_failure(e.to_string()))?;
-        let set = if spec.limits.fuel.is_some() {
-            &self.fueled
-        } else {
-            &self.plain
-        };
+        let set = self.engine_for(EngineKey {
+            fuel: spec.limits.fuel.is_some(),
+            features: spec.features.clone(),
+        })?;
         let target = match info.kind {
-            ModuleKind::Component => self.load_component(set, path, &info, version, spec)?,
-            ModuleKind::Core => self.load_core(set, path, &info, version, spec)?,
+            ModuleKind::Component => self.load_component(&set, path, &info, version, spec)?,
+            ModuleKind::Core => self.load_core(&set, path, &info, version, spec)?,
         };
+        let mut notes = Vec::new();
+        if self.compile.compiler == Compiler::Winch && set.features.needs_cranelift() {
+            let lacks: Vec<&str> = set
+                .features
+                .winch_lacks()
+                .iter()
+                .map(|f| f.name())
+                .collect();
+            notes.push(format!(
+                "compiled with Cranelift: Winch, the default compiler, lacks {}",
+                lacks.join(", ")
+            ));
+        }
         Ok(Prepared::Ready(Box::new(EmbeddedProgram {
             engine: set.engine.clone(),
             target,
+            notes,
         })))
     }
+}
+
+/// For a module that does not compile: the wasm proposals it uses that are not
+/// enabled, all of them, and how to enable them.
+fn features_hint(bytes: &[u8], enabled: &FeatureSet) -> String {
+    let needed = crate::features::required_by(bytes, enabled);
+    if needed.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = needed.iter().map(|f| f.name()).collect();
+    format!(
+        "\nhint: the module uses wasm proposals that are not enabled: {}; enable them with \
+         `\"features\": [{}]` in the spec or the suite's manifest.json, or --wasm-features {}",
+        names.join(", "),
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        names.join(",")
+    )
 }
 
 fn module_failure(message: String) -> Failure {
@@ -490,9 +581,14 @@ fn from_val(v: &Val) -> Option<WasmValue> {
 struct EmbeddedProgram {
     engine: Engine,
     target: Target,
+    notes: Vec<String>,
 }
 
 impl Program for EmbeddedProgram {
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
     fn invokes(&self) -> bool {
         matches!(
             self.target,
@@ -622,8 +718,9 @@ impl Program for EmbeddedProgram {
     }
 }
 
-fn lock(w: &Mutex<Watchdog>) -> std::sync::MutexGuard<'_, Watchdog> {
-    w.lock().unwrap_or_else(|e| e.into_inner())
+/// Locks a mutex; a poisoned one (another test's thread panicked) is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The limits every store of a test gets: fuel, the deadline, the watchdog.

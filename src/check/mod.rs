@@ -7,6 +7,12 @@ use serde_json::Value;
 
 use crate::spec::{ExitExpectation, StreamMatcher};
 
+mod diff;
+mod files;
+
+pub use diff::{diff, excerpt_block, excerpt_inline, first_difference, visible};
+pub use files::{FileState, MAX_CHECKED_BYTES, MAX_HASHED_BYTES, contains, file};
+
 /// How a guest run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GuestEnd {
@@ -214,28 +220,22 @@ pub fn stream(
             ))
         }
         StreamMatcher::Contains(needle) => {
-            let hay = String::from_utf8_lossy(actual);
-            if hay.contains(needle.as_str()) {
+            if contains(actual, needle.as_bytes()) {
                 return None;
             }
             fail(format!(
                 "{name} does not contain {needle:?}\n{name} was:\n{}",
-                indent(&visible_block(actual), "    ")
+                excerpt_block(actual, "    ")
             ))
         }
-        StreamMatcher::Regex(re) => {
-            let hay = String::from_utf8_lossy(actual);
-            if re.is_match(&hay) {
+        StreamMatcher::Regex(pattern) => {
+            if pattern.is_match(actual) {
                 return None;
             }
-            let pattern = re
-                .as_str()
-                .strip_prefix(r"\A(?:")
-                .and_then(|p| p.strip_suffix(r")\z"))
-                .unwrap_or(re.as_str());
             fail(format!(
-                "{name} does not match the regex {pattern:?} (the whole stream must match)\n{name} was:\n{}",
-                indent(&visible_block(actual), "    ")
+                "{name} does not match the regex {:?} (the whole stream must match)\n{name} was:\n{}",
+                pattern.source,
+                excerpt_block(actual, "    ")
             ))
         }
     }
@@ -263,46 +263,6 @@ pub fn read(stream: &str, expected: &str, actual: &[u8], color: bool) -> Option<
             diff(expected.as_bytes(), actual, color)
         ),
     ))
-}
-
-/// What is at a path after the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileState {
-    Absent,
-    Regular(Vec<u8>),
-    /// Something else: a directory, a symlink (never followed), ...
-    Other(String),
-}
-
-/// Compares a file's state after the run with the expectation (`None` = must not exist).
-pub fn file(
-    guest_path: &str,
-    expected: Option<&str>,
-    actual: &FileState,
-    color: bool,
-) -> Option<Failure> {
-    let msg = match (expected, actual) {
-        (None, FileState::Absent) => return None,
-        (Some(want), FileState::Regular(got)) if want.as_bytes() == got.as_slice() => return None,
-        (None, FileState::Regular(got)) => format!(
-            "file {guest_path}: expected it not to exist, but it does ({} bytes)",
-            got.len()
-        ),
-        (None, FileState::Other(what)) => {
-            format!("file {guest_path}: expected it not to exist, but it is {what}")
-        }
-        (Some(_), FileState::Absent) => {
-            format!("file {guest_path}: expected it to exist, but it does not")
-        }
-        (Some(_), FileState::Other(what)) => {
-            format!("file {guest_path}: expected a regular file, but it is {what}")
-        }
-        (Some(want), FileState::Regular(got)) => format!(
-            "file {guest_path} differs from the expected content\n{}",
-            diff(want.as_bytes(), got, color)
-        ),
-    };
-    Some(Failure::new(FailureKind::File, msg))
 }
 
 /// Compares an invoked function's results with `result`; `call` names the call,
@@ -372,123 +332,6 @@ pub fn parse_float(v: &Value) -> Option<f64> {
     }
 }
 
-/// A unified diff of expected vs actual, with invisible characters made visible
-/// and the first differing byte offset named.
-pub fn diff(expected: &[u8], actual: &[u8], color: bool) -> String {
-    let offset = expected
-        .iter()
-        .zip(actual)
-        .position(|(a, b)| a != b)
-        .unwrap_or(expected.len().min(actual.len()));
-    let want = visible_lines(expected);
-    let got = visible_lines(actual);
-    let want: Vec<&str> = want.iter().map(String::as_str).collect();
-    let got: Vec<&str> = got.iter().map(String::as_str).collect();
-    let text_diff = similar::TextDiff::from_slices(&want, &got);
-    let mut out = format!(
-        "first difference at byte {offset} (expected {} bytes, got {})\n",
-        expected.len(),
-        actual.len()
-    );
-    let (red, green, cyan, reset) = if color {
-        ("\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[0m")
-    } else {
-        ("", "", "", "")
-    };
-    out.push_str(&format!(
-        "{red}--- expected{reset}\n{green}+++ actual{reset}\n"
-    ));
-    for group in text_diff.grouped_ops(3) {
-        let (first, last) = (group[0], group[group.len() - 1]);
-        let old = first.old_range().start..last.old_range().end;
-        let new = first.new_range().start..last.new_range().end;
-        out.push_str(&format!(
-            "{cyan}@@ -{},{} +{},{} @@{reset}\n",
-            old.start + 1,
-            old.len(),
-            new.start + 1,
-            new.len()
-        ));
-        for op in group {
-            for change in text_diff.iter_changes(&op) {
-                let (sign, c) = match change.tag() {
-                    similar::ChangeTag::Delete => ("-", red),
-                    similar::ChangeTag::Insert => ("+", green),
-                    similar::ChangeTag::Equal => (" ", ""),
-                };
-                let r = if c.is_empty() { "" } else { reset };
-                out.push_str(&format!("{c}{sign}{}{r}\n", change.value()));
-            }
-        }
-    }
-    out
-}
-
-/// Splits into lines (without the `\n`), marking a missing final newline.
-fn visible_lines(bytes: &[u8]) -> Vec<String> {
-    if bytes.is_empty() {
-        return vec!["(empty)".into()];
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let mut lines: Vec<String> = text.split_inclusive('\n').map(visible).collect();
-    if let Some(last) = lines.last_mut().filter(|_| !text.ends_with('\n')) {
-        last.push_str("⟨no newline at end⟩");
-    }
-    lines
-}
-
-fn visible_block(bytes: &[u8]) -> String {
-    visible_lines(bytes).join("\n")
-}
-
-/// A short, one-line rendering of bytes for a message: quoted, invisible
-/// characters escaped, at most [`INLINE_EXCERPT_BYTES`] of them (head and tail,
-/// with the count of what was cut between).
-pub fn excerpt_inline(bytes: &[u8]) -> String {
-    let quote = |b: &[u8]| {
-        String::from_utf8_lossy(b)
-            .chars()
-            .flat_map(char::escape_debug)
-            .collect::<String>()
-    };
-    if bytes.len() <= INLINE_EXCERPT_BYTES {
-        return format!("\"{}\"", quote(bytes));
-    }
-    let half = INLINE_EXCERPT_BYTES / 2;
-    format!(
-        "\"{}\" ... ({} bytes not shown) ... \"{}\"",
-        quote(&bytes[..half]),
-        bytes.len() - 2 * half,
-        quote(&bytes[bytes.len() - half..])
-    )
-}
-
-/// The most bytes [`excerpt_inline`] shows.
-pub const INLINE_EXCERPT_BYTES: usize = 256;
-
-/// Makes invisible characters of one line visible: control characters as escapes,
-/// trailing spaces as `·`. The line's own `\n` is dropped.
-pub fn visible(line: &str) -> String {
-    let body = line.strip_suffix('\n').unwrap_or(line);
-    let trimmed = body.trim_end_matches(' ');
-    let trailing = body.len() - trimmed.len();
-    let mut out = String::with_capacity(body.len());
-    for ch in trimmed.chars() {
-        match ch {
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{fffd}' => out.push_str("\\u{fffd}"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{a0}' => {
-                out.push_str(&format!("\\u{{{:x}}}", ch as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push_str(&"·".repeat(trailing));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,7 +383,7 @@ mod tests {
             None
         );
         assert!(stream("stdout", &contains, None, b"nope", false, false).is_some());
-        let re = StreamMatcher::Regex(regex::Regex::new(r"\A(?:\d+\n)\z").unwrap());
+        let re = StreamMatcher::Regex(crate::spec::Pattern::new(r"\d+\n").unwrap());
         assert_eq!(stream("stdout", &re, None, b"42\n", false, false), None);
         let f = stream("stdout", &re, None, b"x42\n", true, false).unwrap();
         assert!(
@@ -552,38 +395,7 @@ mod tests {
     }
 
     #[test]
-    fn invisible_characters_are_shown() {
-        assert_eq!(visible("a\tb\r\n"), "a\\tb\\r");
-        assert_eq!(visible("x  \n"), "x··");
-        assert_eq!(visible("\u{1b}[0m"), "\\x1b[0m");
-        let d = diff(b"a", b"a\n", false);
-        assert!(d.contains("no newline at end"), "{d}");
-    }
-
-    #[test]
-    fn files_and_values() {
-        let x = FileState::Regular(b"x".to_vec());
-        assert_eq!(file("/a", Some("x"), &x, false), None);
-        assert_eq!(file("/a", None, &FileState::Absent, false), None);
-        assert!(
-            file("/a", None, &x, false)
-                .unwrap()
-                .message
-                .contains("not to exist")
-        );
-        assert!(
-            file("/a", Some("x"), &FileState::Absent, false)
-                .unwrap()
-                .message
-                .contains("does not")
-        );
-        let dir = FileState::Other("a directory".into());
-        assert!(
-            file("/a", Some("x"), &dir, false)
-                .unwrap()
-                .message
-                .contains("a directory")
-        );
+    fn values_of_invoked_functions() {
         let j = |s: &str| serde_json::from_str::<Value>(s).unwrap();
         assert_eq!(values("f()", &[j("3")], &[WasmValue::I32(3)]), None);
         assert_eq!(values("f()", &[j("\"-1\"")], &[WasmValue::I64(-1)]), None);
