@@ -330,12 +330,12 @@ impl Adapter {
     /// adapter, sees the harness's whole environment (an official adapter reads
     /// its runtime's variable, such as `WASMTIME`, at import).
     pub fn resolve(&self) -> Result<ResolvedRuntime, AdapterError> {
-        self.resolve_in(Vars::from_process())
+        self.resolve_in(Vars::from_process(), Limits::DEFAULT)
     }
 
-    fn resolve_in(&self, vars: Vars) -> Result<ResolvedRuntime, AdapterError> {
+    fn resolve_in(&self, vars: Vars, limits: Limits) -> Result<ResolvedRuntime, AdapterError> {
         match &self.kind {
-            Kind::Template(t) => resolve_template(t, vars),
+            Kind::Template(t) => resolve_template(t, vars, limits),
             Kind::Python { path, .. } => resolve_python(path, vars),
         }
     }
@@ -1553,7 +1553,25 @@ impl Scripts {
     }
 }
 
-fn resolve_template(t: &Arc<Template>, vars: Vars) -> Result<ResolvedRuntime, AdapterError> {
+/// The bounds of a version command (shorter in tests).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    version_timeout: Duration,
+    version_output: usize,
+}
+
+impl Limits {
+    const DEFAULT: Limits = Limits {
+        version_timeout: VERSION_TIMEOUT,
+        version_output: VERSION_OUTPUT_BYTES,
+    };
+}
+
+fn resolve_template(
+    t: &Arc<Template>,
+    vars: Vars,
+    limits: Limits,
+) -> Result<ResolvedRuntime, AdapterError> {
     let scripts = Scripts::materialize(t)?;
     let from_var = t
         .command_env
@@ -1598,7 +1616,7 @@ fn resolve_template(t: &Arc<Template>, vars: Vars) -> Result<ResolvedRuntime, Ad
             path: PathBuf::from(p),
         })?;
 
-    let version = read_version(t, &command, &scripts, &vars)?;
+    let version = read_version(t, &command, &scripts, &vars, limits)?;
     Ok(ResolvedRuntime {
         name: t.name.clone(),
         version,
@@ -1690,6 +1708,7 @@ fn read_version(
     command: &[String],
     scripts: &Scripts,
     vars: &Vars,
+    limits: Limits,
 ) -> Result<String, AdapterError> {
     let mut argv = Vec::new();
     for item in &t.version.argv {
@@ -1716,9 +1735,9 @@ fn read_version(
     let out = run_bounded(
         cmd,
         &[],
-        VERSION_TIMEOUT,
-        VERSION_OUTPUT_BYTES,
-        VERSION_OUTPUT_BYTES,
+        limits.version_timeout,
+        limits.version_output,
+        limits.version_output,
     )
     .map_err(|f| fail(f.to_string()))?;
     if !out.status.success() {
@@ -2596,3 +2615,6 @@ fn python_argv(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;
