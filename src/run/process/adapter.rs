@@ -683,6 +683,21 @@ enum Cond {
     EachReadonlyDir,
 }
 
+impl Cond {
+    /// Whether the condition holds for `req` (an `each` always does).
+    fn holds(&self, req: &ArgvRequest) -> bool {
+        match self {
+            Cond::World(w) => req.world == *w,
+            Cond::Version(v) => req.wasi_version == *v,
+            Cond::Proposal(p) => req.proposals.contains(p),
+            Cond::IfRoot => req.root.is_some(),
+            Cond::IfMemory => req.memory_bytes.is_some(),
+            Cond::IfFuel => req.fuel.is_some(),
+            Cond::EachEnv | Cond::EachDir | Cond::EachReadonlyDir => true,
+        }
+    }
+}
+
 /// Which list of the file a string belongs to: each allows other placeholders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -726,42 +741,91 @@ impl Scope {
         self
     }
 
+    /// Whether a placeholder that needs `needs` is usable here.
+    fn allows(&self, needs: Needs) -> bool {
+        let run = self.place == Place::Run;
+        match needs {
+            Needs::VersionOrRun => self.place != Place::CommandDefault,
+            Needs::Run => run,
+            Needs::Root => run && self.root,
+            Needs::Env => run && self.env,
+            Needs::Dir => run && self.dir,
+            Needs::Memory => run && self.memory,
+            Needs::Fuel => run && self.fuel,
+        }
+    }
+
     /// The placeholder names usable here, for did-you-mean and messages.
     fn names(&self) -> Vec<&'static str> {
-        let mut names = match self.place {
-            Place::CommandDefault => vec![],
-            Place::Version => vec!["program", "command"],
-            Place::Run => vec![
-                "command",
-                "command_head",
-                "command_options",
-                "program",
-                "module",
-                "module_name",
-                "args",
-                "args_json",
-                "env_json",
-                "preopens_json",
-                "proposal_flags",
-                "world",
-                "wasi_version",
-            ],
-        };
-        for (on, extra) in [
-            (self.root, &["root"][..]),
-            (self.env, &["key", "value"][..]),
-            (self.dir, &["host", "guest"][..]),
-            (self.memory, &["memory_bytes"][..]),
-            (self.fuel, &["fuel"][..]),
-        ] {
-            if on {
-                names.extend_from_slice(extra);
-            }
-        }
+        let mut names: Vec<&str> = PLACEHOLDERS
+            .iter()
+            .filter(|(_, needs, _)| self.allows(*needs))
+            .map(|(name, _, _)| *name)
+            .collect();
         names.push("script:NAME");
         names
     }
 }
+
+/// Where a placeholder can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// In `version.argv` and `run.argv`.
+    VersionOrRun,
+    /// In `run.argv`.
+    Run,
+    /// In `run.argv`, inside `{ if = "root", ... }`; and so on.
+    Root,
+    Env,
+    Dir,
+    Memory,
+    Fuel,
+}
+
+impl Needs {
+    /// The item a placeholder must stand in, for messages.
+    fn enclosing_item(self) -> Option<&'static str> {
+        match self {
+            Needs::VersionOrRun | Needs::Run => None,
+            Needs::Root => Some("{ if = \"root\", args = [...] }"),
+            Needs::Env => Some("{ each = \"env\", args = [...] }"),
+            Needs::Dir => Some(
+                "{ each = \"dir\", args = [...] } or { each = \"readonly_dir\", args = [...] }",
+            ),
+            Needs::Memory => Some("{ if = \"memory_bytes\", args = [...] }"),
+            Needs::Fuel => Some("{ if = \"fuel\", args = [...] }"),
+        }
+    }
+}
+
+/// Every placeholder but `{script:NAME}`: its name, where it can be used, and
+/// what it stands for.
+const PLACEHOLDERS: &[(&str, Needs, Seg)] = &[
+    ("command", Needs::VersionOrRun, Seg::List(ListVar::Command)),
+    ("program", Needs::VersionOrRun, Seg::Var(Var::Program)),
+    ("command_head", Needs::Run, Seg::List(ListVar::CommandHead)),
+    (
+        "command_options",
+        Needs::Run,
+        Seg::List(ListVar::CommandOptions),
+    ),
+    ("args", Needs::Run, Seg::List(ListVar::Args)),
+    ("module", Needs::Run, Seg::Var(Var::Module)),
+    ("module_name", Needs::Run, Seg::Var(Var::ModuleName)),
+    ("world", Needs::Run, Seg::Var(Var::World)),
+    ("wasi_version", Needs::Run, Seg::Var(Var::WasiVersion)),
+    ("args_json", Needs::Run, Seg::Var(Var::ArgsJson)),
+    ("env_json", Needs::Run, Seg::Var(Var::EnvJson)),
+    ("preopens_json", Needs::Run, Seg::Var(Var::PreopensJson)),
+    ("proposal_flags", Needs::Run, Seg::Var(Var::ProposalFlags)),
+    ("root", Needs::Root, Seg::Var(Var::Root)),
+    ("key", Needs::Env, Seg::Var(Var::Key)),
+    ("value", Needs::Env, Seg::Var(Var::Value)),
+    ("host", Needs::Dir, Seg::Var(Var::Host)),
+    ("guest", Needs::Dir, Seg::Var(Var::Guest)),
+    ("memory_bytes", Needs::Memory, Seg::Var(Var::MemoryBytes)),
+    ("fuel", Needs::Fuel, Seg::Var(Var::Fuel)),
+];
 
 const TOP_KEYS: &[&str] = &[
     "name",
@@ -1311,89 +1375,34 @@ impl FileParser {
                 .script(at, script)
                 .map(|()| Seg::Var(Var::Script(script.to_string())));
         }
-        let run = scope.place == Place::Run;
-        let version_or_run = run || scope.place == Place::Version;
-        let (seg, allowed, needs) = match name {
-            "command" => (Seg::List(ListVar::Command), version_or_run, ""),
-            "program" => (Seg::Var(Var::Program), version_or_run, ""),
-            "command_head" => (Seg::List(ListVar::CommandHead), run, ""),
-            "command_options" => (Seg::List(ListVar::CommandOptions), run, ""),
-            "args" => (Seg::List(ListVar::Args), run, ""),
-            "module" => (Seg::Var(Var::Module), run, ""),
-            "module_name" => (Seg::Var(Var::ModuleName), run, ""),
-            "world" => (Seg::Var(Var::World), run, ""),
-            "wasi_version" => (Seg::Var(Var::WasiVersion), run, ""),
-            "args_json" => (Seg::Var(Var::ArgsJson), run, ""),
-            "env_json" => (Seg::Var(Var::EnvJson), run, ""),
-            "preopens_json" => (Seg::Var(Var::PreopensJson), run, ""),
-            "proposal_flags" => (Seg::Var(Var::ProposalFlags), run, ""),
-            "root" => (
-                Seg::Var(Var::Root),
-                run && scope.root,
-                "{ if = \"root\", args = [...] }",
-            ),
-            "key" => (
-                Seg::Var(Var::Key),
-                run && scope.env,
-                "{ each = \"env\", args = [...] }",
-            ),
-            "value" => (
-                Seg::Var(Var::Value),
-                run && scope.env,
-                "{ each = \"env\", args = [...] }",
-            ),
-            "host" => (
-                Seg::Var(Var::Host),
-                run && scope.dir,
-                "{ each = \"dir\", args = [...] } or { each = \"readonly_dir\", args = [...] }",
-            ),
-            "guest" => (
-                Seg::Var(Var::Guest),
-                run && scope.dir,
-                "{ each = \"dir\", args = [...] } or { each = \"readonly_dir\", args = [...] }",
-            ),
-            "memory_bytes" => (
-                Seg::Var(Var::MemoryBytes),
-                run && scope.memory,
-                "{ if = \"memory_bytes\", args = [...] }",
-            ),
-            "fuel" => (
-                Seg::Var(Var::Fuel),
-                run && scope.fuel,
-                "{ if = \"fuel\", args = [...] }",
-            ),
-            _ => {
-                let names = scope.names();
-                let hint = did_you_mean(name, &names)
-                    .map(|s| format!("; did you mean `{{{s}}}`?"))
-                    .unwrap_or_default();
-                return Err(self.invalid(
-                    at,
-                    format!(
-                        "unknown placeholder `{{{name}}}`{hint} (placeholders here: {})",
-                        names
-                            .iter()
-                            .map(|n| format!("{{{n}}}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
+        let Some((_, needs, seg)) = PLACEHOLDERS.iter().find(|(n, _, _)| *n == name) else {
+            let names = scope.names();
+            let hint = did_you_mean(name, &names)
+                .map(|s| format!("; did you mean `{{{s}}}`?"))
+                .unwrap_or_default();
+            return Err(self.invalid(
+                at,
+                format!(
+                    "unknown placeholder `{{{name}}}`{hint} (placeholders here: {})",
+                    names
+                        .iter()
+                        .map(|n| format!("{{{n}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         };
-        if allowed {
-            return Ok(seg);
+        if scope.allows(*needs) {
+            return Ok(seg.clone());
         }
-        let message = if !needs.is_empty() && run {
-            format!("`{{{name}}}` can only be used inside {needs}")
-        } else {
-            let place = match scope.place {
-                Place::CommandDefault => "`command.default` (only {script:NAME} is allowed there)",
-                Place::Version => {
-                    "`version.argv` (only {program}, {command} and {script:NAME} are allowed there)"
-                }
-                Place::Run => "here",
-            };
-            format!("`{{{name}}}` cannot be used in {place}")
+        let message = match (scope.place, needs.enclosing_item()) {
+            (Place::Run, Some(item)) => format!("`{{{name}}}` can only be used inside {item}"),
+            (Place::CommandDefault, _) => format!(
+                "`{{{name}}}` cannot be used in `command.default` (only {{script:NAME}} is allowed there)"
+            ),
+            _ => format!(
+                "`{{{name}}}` cannot be used in `version.argv` (only {{program}}, {{command}} and {{script:NAME}} are allowed there)"
+            ),
         };
         Err(self.invalid(at, message))
     }
@@ -2061,9 +2070,11 @@ impl Maps {
                 Item::List(_) => {}
                 Item::When { cond, items } => {
                     match cond {
-                        Cond::World(w) if *w != req.world => continue,
-                        Cond::Version(v) if *v != req.wasi_version => continue,
-                        Cond::Proposal(p) if !req.proposals.contains(p) => continue,
+                        Cond::World(_) | Cond::Version(_) | Cond::Proposal(_)
+                            if !cond.holds(req) =>
+                        {
+                            continue;
+                        }
                         Cond::IfRoot => self.root = true,
                         Cond::IfMemory => self.memory = true,
                         Cond::IfFuel => self.fuel = true,
@@ -2151,36 +2162,6 @@ impl<'a> Expansion<'a> {
                 Item::Text(text) => out.push(expand_text(text, &|var| self.value(var, binding))),
                 Item::List(list) => out.extend(self.list(*list)),
                 Item::When { cond, items } => match cond {
-                    Cond::World(w) => {
-                        if *w == self.req.world {
-                            self.expand(items, binding, out);
-                        }
-                    }
-                    Cond::Version(v) => {
-                        if *v == self.req.wasi_version {
-                            self.expand(items, binding, out);
-                        }
-                    }
-                    Cond::Proposal(p) => {
-                        if self.req.proposals.contains(p) {
-                            self.expand(items, binding, out);
-                        }
-                    }
-                    Cond::IfRoot => {
-                        if self.root.is_some() {
-                            self.expand(items, binding, out);
-                        }
-                    }
-                    Cond::IfMemory => {
-                        if self.req.memory_bytes.is_some() {
-                            self.expand(items, binding, out);
-                        }
-                    }
-                    Cond::IfFuel => {
-                        if self.req.fuel.is_some() {
-                            self.expand(items, binding, out);
-                        }
-                    }
                     Cond::EachEnv => {
                         for (key, value) in &self.env {
                             let b = Binding {
@@ -2200,6 +2181,11 @@ impl<'a> Expansion<'a> {
                                 };
                                 self.expand(items, b, out);
                             }
+                        }
+                    }
+                    _ => {
+                        if cond.holds(self.req) {
+                            self.expand(items, binding, out);
                         }
                     }
                 },
