@@ -21,6 +21,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod differential;
 pub mod discover;
 pub mod expectations;
 pub mod features;

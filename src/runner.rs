@@ -73,8 +73,9 @@ impl fmt::Display for Outcome {
 /// Which tests to run, by `SUITE_PATH::NAME`, as libtest selects them.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Substring (or, with `exact`, the whole name) a test must match.
-    pub filter: Option<String>,
+    /// Substrings (or, with `exact`, whole names) of which a test must match one;
+    /// none = every test.
+    pub filters: Vec<String>,
     pub exact: bool,
     /// Substrings (or, with `exact`, whole names) of tests to leave out.
     pub skip: Vec<String>,
@@ -89,7 +90,8 @@ impl Selection {
                 name.contains(pattern)
             }
         };
-        self.filter.as_deref().is_none_or(hit) && !self.skip.iter().any(|s| hit(s))
+        (self.filters.is_empty() || self.filters.iter().any(|f| hit(f)))
+            && !self.skip.iter().any(|s| hit(s))
     }
 }
 
@@ -162,6 +164,18 @@ impl TestRecord {
     /// `SUITE_PATH::NAME`.
     pub fn full_name(&self) -> String {
         self.suite.test_name(&self.test)
+    }
+
+    /// The name as printed: `SUITE_PATH::NAME`, then ` [runtime]` when the run
+    /// names runtimes, with control characters made visible (a file name cannot
+    /// forge report lines).
+    pub fn label(&self, show_runtime: bool) -> String {
+        let name = crate::check::visible(&self.full_name());
+        if show_runtime {
+            format!("{name} [{}]", crate::check::visible(&self.runtime.name))
+        } else {
+            name
+        }
     }
 
     /// The file a CI annotation points at: the spec, else the module.
@@ -286,7 +300,7 @@ mod tests {
     #[test]
     fn selection_like_libtest() {
         let s = Selection {
-            filter: Some("fs::".into()),
+            filters: vec!["fs::".into()],
             exact: false,
             skip: vec!["slow".into()],
         };
@@ -294,11 +308,12 @@ mod tests {
         assert!(!s.matches("suites/fs::slow-read"));
         assert!(!s.matches("suites/stdio::hello"));
         let exact = Selection {
-            filter: Some("suites/fs::read".into()),
+            filters: vec!["suites/fs::read".into(), "suites/x::y".into()],
             exact: true,
             skip: vec![],
         };
         assert!(exact.matches("suites/fs::read"));
+        assert!(exact.matches("suites/x::y"));
         assert!(!exact.matches("suites/fs::read-more"));
         assert!(Selection::default().matches("anything"));
     }

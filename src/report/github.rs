@@ -10,7 +10,7 @@ pub fn active() -> bool {
 }
 
 /// Escapes a workflow command's message.
-fn escape_data(s: &str) -> String {
+pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

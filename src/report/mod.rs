@@ -4,6 +4,7 @@
 pub mod github;
 pub mod json;
 pub mod junit;
+pub mod matrix;
 pub mod terminal;
 
 use crate::runner::{Outcome, TestRecord};

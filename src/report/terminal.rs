@@ -13,6 +13,7 @@ const SLOWEST: usize = 5;
 
 /// Prints a run as it goes.
 pub struct Terminal {
+    show_runtime: bool,
     color: bool,
     quiet: bool,
     /// Draw a progress line (stderr is a terminal and there are enough tests).
@@ -24,8 +25,18 @@ pub struct Terminal {
 
 impl Terminal {
     /// `names` are the tests that will run, for alignment.
-    pub fn new(names: &[String], color: bool, quiet: bool, progress: bool) -> Terminal {
+    /// `labels` are the tests that will run, as [`TestRecord::label`] prints them;
+    /// `show_runtime` adds the runtime to each name.
+    pub fn new(
+        labels: &[String],
+        color: bool,
+        quiet: bool,
+        progress: bool,
+        show_runtime: bool,
+    ) -> Terminal {
+        let names = labels;
         Terminal {
+            show_runtime,
             color,
             quiet,
             progress: progress && names.len() > 1,
@@ -81,7 +92,7 @@ impl Terminal {
                 println!();
             }
         } else {
-            let name = r.full_name();
+            let name = r.label(self.show_runtime);
             let pad = self.width.saturating_sub(name.chars().count());
             println!(
                 "test {name}{} ... {}",
@@ -90,6 +101,9 @@ impl Terminal {
             );
             for path in &r.result.blessed {
                 println!("     blessed {}", path.display());
+            }
+            for note in &r.result.notes {
+                println!("     note: {note}");
             }
             for (stream, cut) in [
                 ("stdout", r.result.stdout_truncated),
@@ -129,15 +143,18 @@ impl Terminal {
                 if in_ci {
                     print!(
                         "{}",
-                        github::group(&format!("{} ({})", r.full_name(), r.outcome), &body)
+                        github::group(
+                            &format!("{} ({})", r.label(self.show_runtime), r.outcome),
+                            &body
+                        )
                     );
                 } else {
-                    println!("---- {} ----\n{body}", r.full_name());
+                    println!("---- {} ----\n{body}", r.label(self.show_runtime));
                 }
             }
             println!("failures:");
             for r in &failing {
-                println!("    {}", r.full_name());
+                println!("    {}", r.label(self.show_runtime));
             }
         }
         let c = Counts::of(records);
@@ -164,7 +181,13 @@ impl Terminal {
             let slow: Vec<String> = ran
                 .iter()
                 .take(SLOWEST)
-                .map(|r| format!("{} ({:.2}s)", r.full_name(), r.duration().as_secs_f64()))
+                .map(|r| {
+                    format!(
+                        "{} ({:.2}s)",
+                        r.label(self.show_runtime),
+                        r.duration().as_secs_f64()
+                    )
+                })
                 .collect();
             println!("slowest: {}", slow.join(", "));
         }

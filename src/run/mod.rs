@@ -28,7 +28,7 @@ use crate::stdio::Capture;
 mod driver;
 pub mod embedded;
 pub mod guest;
-// pub mod process; (wired in once the adapter module lands)
+pub mod process;
 
 pub use embedded::{CompileConfig, Compiler};
 pub use guest::Guest;

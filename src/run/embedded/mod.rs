@@ -33,6 +33,8 @@ use component::ComponentState;
 
 /// The wasmtime version this build embeds (pinned in Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
+/// The name reports give the embedded runtime.
+pub const RUNTIME_NAME: &str = "wasi-conform";
 /// Most code the in-memory incremental cache keeps: 512 MiB.
 const INCREMENTAL_CACHE_BYTES: usize = 512 << 20;
 /// How often the epoch advances; a spinning guest is stopped within this of its deadline.
@@ -235,7 +237,7 @@ impl Embedded {
             engines,
             cache,
             info: RuntimeInfo {
-                name: "wasi-conform".into(),
+                name: RUNTIME_NAME.into(),
                 version: format!(
                     "{} (wasmtime {WASMTIME_VERSION})",
                     env!("CARGO_PKG_VERSION")

@@ -1,0 +1,136 @@
+//! The command line: subcommands and what they share. Each subcommand is a thin
+//! shell over the library; errors get context here (anyhow) and a usage error
+//! exits with 2.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod run;
+
+#[derive(Parser)]
+#[command(
+    name = "wasi-conform",
+    version,
+    about = "A sandboxed test harness and conformance runner for WASI modules"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the tests under PATH... (suite directories, searched recursively, or single
+    /// modules) on one or more runtimes.
+    Run(Box<run::RunArgs>),
+    /// Build a conformance matrix from JSON reports (this tool's or the official runner's).
+    Matrix(MatrixArgs),
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Whether to colour stdout.
+    pub fn enabled(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct MatrixArgs {
+    /// JSON reports, in order (columns of one runtime in several reports show what changed).
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    /// Write the matrix to FILE (`.md` markdown, `.html` a self-contained page); repeatable.
+    /// Without it, markdown goes to stdout.
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
+    out: Vec<PathBuf>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(*args),
+        Command::Matrix(args) => matrix(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Writes a matrix to each file by its extension (`.md`, `.html`).
+pub fn write_matrix(
+    matrix: &wasi_conform::report::matrix::Matrix,
+    files: &[PathBuf],
+) -> anyhow::Result<()> {
+    for file in files {
+        let text = match file.extension().and_then(|e| e.to_str()) {
+            Some("html" | "htm") => matrix.html(),
+            Some("md" | "markdown") => matrix.markdown(),
+            _ => anyhow::bail!(
+                "--matrix {}: the file name ends in .md (markdown) or .html (a self-contained page)",
+                file.display()
+            ),
+        };
+        std::fs::write(file, text)
+            .with_context(|| format!("cannot write the matrix to {}", file.display()))?;
+    }
+    Ok(())
+}
+
+/// `wasi-conform matrix REPORT.json...`
+fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = wasi_conform::files::read_text(path, wasi_conform::files::MAX_DATA_BYTES)?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: line {}, column {}: invalid JSON: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        reports.push((path.clone(), value));
+    }
+    let m =
+        wasi_conform::report::matrix::Matrix::from_reports(&reports).map_err(anyhow::Error::msg)?;
+    if args.out.is_empty() {
+        print!("{}", m.markdown());
+    } else {
+        write_matrix(&m, &args.out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

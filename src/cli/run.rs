@@ -1,0 +1,434 @@
+//! `wasi-conform run PATH...`: discover tests, run them on the selected runtimes,
+//! report (terminal, JSON, JUnit, GitHub, matrix), and compare runtimes
+//! (`--differential`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use clap::ValueEnum;
+use wasi_conform::discover::{self, Suite};
+use wasi_conform::expectations::Expectations;
+use wasi_conform::report::matrix::Matrix;
+use wasi_conform::report::{Report, github, junit, terminal::Terminal};
+use wasi_conform::run::embedded::Embedded;
+use wasi_conform::run::process::ProcessBackend;
+use wasi_conform::run::process::adapter::Adapter;
+use wasi_conform::run::{
+    Backend, CompileConfig, Compiler, DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_OPEN_FILES,
+    DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT, RunDefaults,
+};
+use wasi_conform::runner::{self, Selection, TestRecord};
+use wasi_conform::{Harness, HarnessOptions};
+
+use super::{Color, shell_quote, write_matrix};
+
+/// The name of the in-process runtime in `--runtime`.
+const EMBEDDED: &str = "embedded";
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CompilerArg {
+    Winch,
+    Cranelift,
+    CraneliftFast,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Suite directories or .wasm/.wat modules.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Run on this runtime (repeatable): `embedded` (the default, in-process
+    /// wasmtime) or a built-in adapter (wasmtime, wazero, wasmedge, wamr, wasmer,
+    /// node, jco).
+    #[arg(long = "runtime", value_name = "NAME")]
+    runtimes: Vec<String>,
+    /// Run on the runtime an adapter file defines (repeatable): a `.toml` adapter
+    /// (see docs/adapters.md; replaces a built-in one of the same name) or an
+    /// official wasi-testsuite `adapters/*.py`, used unchanged.
+    #[arg(long = "adapter", value_name = "FILE")]
+    adapters: Vec<PathBuf>,
+    /// Also compare the runtimes' exit codes, stdout and stderr on each test; a
+    /// disagreement fails (reported under the runtime `differential`).
+    #[arg(long)]
+    differential: bool,
+    /// Write the conformance matrix (tests × runtimes) to FILE: `.md` or `.html`; repeatable.
+    #[arg(long, value_name = "FILE")]
+    matrix: Vec<PathBuf>,
+    /// Write the JSON report (the official runner's shape) to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Expectation file in the official TOML format (skip / expected fail), for every
+    /// runtime, or `NAME=FILE` for runtime NAME only; repeatable.
+    #[arg(long, value_name = "[NAME=]FILE")]
+    expectations: Vec<String>,
+    /// Write actual output into golden files instead of comparing (also WASI_CONFORM_BLESS=1).
+    /// Refused where CI is set.
+    #[arg(long)]
+    bless: bool,
+    /// Per-test wall-clock limit in milliseconds, where a spec sets no `timeout_ms`.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TIMEOUT.as_millis() as u64)]
+    timeout: u64,
+    /// Cap on a guest's linear memory, where a spec sets no `limits.memory_bytes`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MEMORY_BYTES)]
+    memory_bytes: u64,
+    /// Cap on each captured output stream, where a spec sets no `limits.output_bytes`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_OUTPUT_BYTES)]
+    output_bytes: u64,
+    /// Cap on files a guest holds open at once, where a spec sets no `limits.open_files`.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_OPEN_FILES)]
+    open_files: u64,
+    /// Cap on the growth of a test's preopened directories, where a spec sets no `limits.disk_bytes`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_DISK_BYTES)]
+    disk_bytes: u64,
+    /// Compiler: `winch` (baseline, fastest to compile), `cranelift` (optimising) or
+    /// `cranelift-fast` (Cranelift without optimisations).
+    #[arg(long, value_enum, default_value = "winch")]
+    compiler: CompilerArg,
+    /// With Cranelift: share identical functions between modules while compiling.
+    #[arg(long)]
+    incremental: bool,
+    /// Directory of the persistent compiled-module cache
+    /// (default: $XDG_CACHE_HOME/wasi-conform or ~/.cache/wasi-conform).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every module afresh, without the persistent cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Number of tests run at once (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only tests whose name (SUITE_PATH::NAME) contains FILTER (repeatable: any).
+    #[arg(long, value_name = "FILTER")]
+    filter: Vec<String>,
+    /// With --filter: run only the tests named exactly FILTER.
+    #[arg(long, requires = "filter")]
+    exact: bool,
+    /// Skip tests whose name contains PATTERN (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    skip: Vec<String>,
+    /// List the tests instead of running them.
+    #[arg(long)]
+    list: bool,
+    /// Treat warnings (a spec no module uses, a stale expectation entry) as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Root of golden files (DIR/SUITE_PATH/NAME.stdout|.stderr); default: the
+    /// `expected/` directory of the project holding each suite.
+    #[arg(long, value_name = "DIR")]
+    expected: Option<PathBuf>,
+    /// Wasm proposals to enable for every test, comma-separated wasmtime `-W` names
+    /// (exceptions, gc, tail-call, threads, ...).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    wasm_features: Vec<String>,
+    /// Colour output.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Print one character per test instead of one line.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+impl RunArgs {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.timeout == 0 {
+            anyhow::bail!("--timeout must be at least 1 (milliseconds)");
+        }
+        if self.jobs == Some(0) {
+            anyhow::bail!("--jobs must be at least 1");
+        }
+        if self.incremental && matches!(self.compiler, CompilerArg::Winch) {
+            anyhow::bail!(
+                "--incremental shares functions between modules compiled by Cranelift; \
+                 add --compiler cranelift (or cranelift-fast)"
+            );
+        }
+        Ok(())
+    }
+
+    fn compile(&self) -> CompileConfig {
+        CompileConfig {
+            compiler: match self.compiler {
+                CompilerArg::Winch => Compiler::Winch,
+                CompilerArg::Cranelift => Compiler::Cranelift { optimize: true },
+                CompilerArg::CraneliftFast => Compiler::Cranelift { optimize: false },
+            },
+            incremental: self.incremental,
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir
+                    .clone()
+                    .or_else(wasi_conform::cache::default_dir)
+            },
+        }
+    }
+
+    fn defaults(&self) -> RunDefaults {
+        RunDefaults {
+            timeout: Duration::from_millis(self.timeout),
+            memory_bytes: self.memory_bytes,
+            output_bytes: self.output_bytes,
+            open_files: self.open_files,
+            disk_bytes: self.disk_bytes,
+        }
+    }
+}
+
+/// The runtimes to run on: `--runtime` names (built-in adapters, or adapter
+/// files' names) in order, then adapter files not named; `embedded` alone when
+/// nothing is given.
+fn backends(args: &RunArgs) -> anyhow::Result<Vec<Arc<dyn Backend>>> {
+    let mut files: Vec<Option<Adapter>> = Vec::new();
+    for path in &args.adapters {
+        let adapter =
+            Adapter::load(path).with_context(|| format!("--adapter {}", path.display()))?;
+        files.push(Some(adapter));
+    }
+    let mut names = args.runtimes.clone();
+    if names.is_empty() && files.is_empty() {
+        names.push(EMBEDDED.into());
+    }
+    let mut out: Vec<Arc<dyn Backend>> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            anyhow::bail!("--runtime {name} is given twice");
+        }
+        if name == EMBEDDED {
+            let embedded = Embedded::new(args.compile())
+                .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))?;
+            out.push(Arc::new(embedded));
+            continue;
+        }
+        let from_file = files
+            .iter_mut()
+            .find(|f| f.as_ref().is_some_and(|a| a.name() == name))
+            .and_then(Option::take);
+        let adapter = match from_file.or_else(|| Adapter::builtin(name)) {
+            Some(a) => a,
+            None => anyhow::bail!(
+                "--runtime {name}: unknown runtime; known: {EMBEDDED}, {} (or give an adapter \
+                 file with --adapter FILE)",
+                Adapter::builtin_names().join(", ")
+            ),
+        };
+        out.push(process_backend(&adapter)?);
+    }
+    for adapter in files.into_iter().flatten() {
+        out.push(process_backend(&adapter)?);
+    }
+    Ok(out)
+}
+
+fn process_backend(adapter: &Adapter) -> anyhow::Result<Arc<dyn Backend>> {
+    let backend =
+        ProcessBackend::new(adapter).with_context(|| format!("runtime {}", adapter.name()))?;
+    Ok(Arc::new(backend))
+}
+
+/// One set of expectations per runtime: every `FILE`, then each `NAME=FILE`
+/// naming that runtime (later files override earlier ones).
+fn expectations(args: &RunArgs, runtimes: &[String]) -> anyhow::Result<Vec<Expectations>> {
+    let mut common: Vec<PathBuf> = Vec::new();
+    let mut own: Vec<Vec<PathBuf>> = vec![Vec::new(); runtimes.len()];
+    for value in &args.expectations {
+        match value.split_once('=') {
+            Some((name, file)) if runtimes.iter().any(|r| r == name) => {
+                let i = runtimes.iter().position(|r| r == name).expect("found");
+                own[i].push(PathBuf::from(file));
+            }
+            Some((name, _)) if !std::path::Path::new(value).exists() => anyhow::bail!(
+                "--expectations {value}: `{name}` is not a runtime of this run (runtimes: {})",
+                runtimes.join(", ")
+            ),
+            _ => common.push(PathBuf::from(value)),
+        }
+    }
+    own.into_iter()
+        .map(|files| {
+            let all: Vec<PathBuf> = common.iter().cloned().chain(files).collect();
+            Expectations::load(&all).map_err(anyhow::Error::from)
+        })
+        .collect()
+}
+
+/// Prints warnings; with `--deny-warnings` they are an error.
+fn warn(warnings: &[String], deny: bool) -> anyhow::Result<()> {
+    for w in warnings {
+        eprintln!("warning: {w}");
+        if github::active() {
+            println!("::warning::{}", github::escape_data(w));
+        }
+    }
+    if deny && !warnings.is_empty() {
+        anyhow::bail!(
+            "{} warning(s), and --deny-warnings turns warnings into errors",
+            warnings.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    args.check()?;
+    let bless = args.bless || std::env::var("WASI_CONFORM_BLESS").is_ok_and(|v| v == "1");
+    if bless {
+        wasi_conform::harness::bless_allowed().map_err(anyhow::Error::msg)?;
+    }
+    let color = args.color.enabled();
+    let suites = discover::discover(&args.paths)?;
+    if suites.is_empty() {
+        anyhow::bail!(
+            "no tests found under {}: a suite is a directory holding .wasm or .wat modules",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let mut warnings: Vec<String> = suites.iter().flat_map(|s| s.warnings.clone()).collect();
+    let backends = backends(&args)?;
+    let names: Vec<String> = backends.iter().map(|b| b.info().name.clone()).collect();
+    let expectations = expectations(&args, &names)?;
+    for (e, name) in expectations.iter().zip(&names) {
+        let stale = e.unknown_entries(&suites);
+        warnings.extend(stale.into_iter().map(|w| {
+            if names.len() > 1 {
+                format!("{w} (runtime {name})")
+            } else {
+                w
+            }
+        }));
+    }
+    warnings.dedup();
+    warn(&warnings, args.deny_warnings)?;
+    if args.differential && backends.len() < 2 {
+        anyhow::bail!(
+            "--differential compares runtimes: select at least two (e.g. --runtime embedded --runtime node)"
+        );
+    }
+    let selection = Selection {
+        filters: args.filter.clone(),
+        exact: args.exact,
+        skip: args.skip.clone(),
+    };
+    let plan = runner::plan(&suites, &selection, &expectations);
+    let show_runtime = backends.len() > 1 || names[0] != wasi_conform::run::embedded::RUNTIME_NAME;
+    if args.list {
+        for t in plan.tests.iter().filter(|t| t.runtime == 0) {
+            println!("{}: test", t.full_name());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = HarnessOptions {
+        defaults: args.defaults(),
+        compile: args.compile(),
+        color,
+        expected_dir: args.expected.clone(),
+        features: args
+            .wasm_features
+            .iter()
+            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("--wasm-features")?,
+        bless,
+    };
+    let harness = Harness::with_backends(options, backends);
+    let records = execute(&args, &harness, &plan, &suites, color, show_runtime)?;
+    let failing = records.iter().any(|r| r.outcome.is_failure());
+    Ok(if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs the plan and writes every report asked for.
+fn execute(
+    args: &RunArgs,
+    harness: &Harness,
+    plan: &runner::Plan,
+    _suites: &[Suite],
+    color: bool,
+    show_runtime: bool,
+) -> anyhow::Result<Vec<TestRecord>> {
+    let labels: Vec<String> = plan
+        .tests
+        .iter()
+        .map(|t| {
+            label(
+                &t.full_name(),
+                &harness.runtimes()[t.runtime].name,
+                show_runtime,
+            )
+        })
+        .collect();
+    let progress =
+        !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) && !github::active();
+    let mut term = Terminal::new(&labels, color, args.quiet, progress, show_runtime);
+    term.start();
+    let start = SystemTime::now();
+    let clock = Instant::now();
+    let mut records: Vec<TestRecord> = Vec::with_capacity(plan.tests.len());
+    let jobs = args.jobs.unwrap_or_else(runner::default_jobs);
+    runner::run(harness, &plan.tests, jobs, |record| {
+        term.record(&record);
+        records.push(record);
+    });
+    if args.differential {
+        for record in wasi_conform::differential::compare(&records) {
+            term.record(&record);
+            records.push(record);
+        }
+    }
+    let elapsed = clock.elapsed();
+    let finish = SystemTime::now();
+    let rerun = |r: &TestRecord| rerun_command(r, show_runtime);
+    term.finish(&records, plan.filtered_out, elapsed, &rerun);
+
+    if let Some(path) = &args.json {
+        let report = Report::new(&records, start, finish);
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("cannot write the JSON report to {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::junit(&records))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    if !args.matrix.is_empty() {
+        write_matrix(&Matrix::from_records(&records), &args.matrix)?;
+    }
+    if github::active() {
+        print!("{}", github::annotations(&records));
+        github::write_step_summary(&records).context("cannot append to GITHUB_STEP_SUMMARY")?;
+    }
+    Ok(records)
+}
+
+/// `SUITE_PATH::NAME`, with ` [runtime]` when the run names runtimes.
+fn label(name: &str, runtime: &str, show_runtime: bool) -> String {
+    if show_runtime {
+        format!("{name} [{runtime}]")
+    } else {
+        name.to_string()
+    }
+}
+
+/// A command that reruns just this test (on its runtime).
+fn rerun_command(r: &TestRecord, show_runtime: bool) -> String {
+    let mut cmd = format!(
+        "wasi-conform run {} --filter {} --exact",
+        shell_quote(&r.suite.dir.display().to_string()),
+        shell_quote(&r.full_name())
+    );
+    if show_runtime && r.runtime.name != wasi_conform::differential::RUNTIME_NAME {
+        cmd.push_str(&format!(" --runtime {}", shell_quote(&r.runtime.name)));
+    }
+    cmd
+}
