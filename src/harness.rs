@@ -193,6 +193,42 @@ impl Harness {
         if let Some(m) = &suite.manifest {
             spec.features.extend(m.features.iter());
         }
+        self.run_spec(
+            backend,
+            &test.module,
+            suite.version(),
+            spec,
+            Some((suite, test)),
+            None,
+        )
+    }
+
+    /// Runs `module` under a spec built by the caller (the command line's ad-hoc
+    /// runs) on runtime `runtime`, and checks it against that spec (no
+    /// conventional golden files). `after_run` sees the sandbox before it is removed.
+    pub fn run_module(
+        &self,
+        runtime: usize,
+        module: &Path,
+        spec: Spec,
+        after_run: Option<&mut dyn FnMut(&crate::sandbox::Sandbox)>,
+    ) -> TestOutcome {
+        let start = Instant::now();
+        let backend = self.backends[runtime].as_ref();
+        let mut outcome = self.run_spec(backend, module, None, spec, None, after_run);
+        outcome.duration = start.elapsed();
+        outcome
+    }
+
+    fn run_spec(
+        &self,
+        backend: &dyn Backend,
+        module: &Path,
+        version: Option<crate::discover::WasiVersion>,
+        mut spec: Spec,
+        test: Option<(&Suite, &TestCase)>,
+        after_run: Option<&mut dyn FnMut(&crate::sandbox::Sandbox)>,
+    ) -> TestOutcome {
         spec.features.extend(self.options.features.iter());
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -207,12 +243,13 @@ impl Harness {
                 );
             }
         };
-        let execution = rt.block_on(crate::run::execute(
+        let execution = rt.block_on(crate::run::execute_with(
             backend,
             &self.options.defaults,
-            &test.module,
-            suite.version(),
+            module,
+            version,
             &spec,
+            after_run,
         ));
         drop(rt);
         match execution {
@@ -220,14 +257,19 @@ impl Harness {
                 skipped: Some(reason),
                 ..TestOutcome::default()
             },
-            Execution::Ran(obs) => self.check(suite, test, &spec, obs),
+            Execution::Ran(obs) => self.check(test, &spec, obs),
         }
     }
 
     /// Checks what the run left against the spec's final expectations: every
     /// mismatch is listed (a wrong exit code does not hide a stream's), and the
     /// streams that did not fail are shown for context.
-    fn check(&self, suite: &Suite, test: &TestCase, spec: &Spec, obs: Observation) -> TestOutcome {
+    fn check(
+        &self,
+        test: Option<(&Suite, &TestCase)>,
+        spec: &Spec,
+        obs: Observation,
+    ) -> TestOutcome {
         let mut failures = obs.failures.clone();
         let mut blessed = Vec::new();
         let mut shown = [false, false];
@@ -237,9 +279,10 @@ impl Harness {
                     Stream::Stdout => &spec.stdout,
                     Stream::Stderr => &spec.stderr,
                 };
-                let golden = self.golden_file(suite, test, stream.name());
+                let golden = test.and_then(|(s, t)| self.golden_file(s, t, stream.name()));
+                let roots = self.bless_roots(test.map(|(s, _)| s), &spec.base_dir);
                 if let Some(f) =
-                    self.check_stream(suite, stream, matcher, golden, &obs, &mut blessed)
+                    self.check_stream(&roots, stream, matcher, golden, &obs, &mut blessed)
                 {
                     shown[i] |= f.kind == FailureKind::Stream;
                     failures.push(f);
@@ -332,7 +375,7 @@ impl Harness {
     /// expectation, else against its conventional golden file when there is one.
     fn check_stream(
         &self,
-        suite: &Suite,
+        bless_roots: &[PathBuf],
         stream: Stream,
         inline: &Option<StreamMatcher>,
         convention: Option<PathBuf>,
@@ -350,7 +393,7 @@ impl Harness {
                 .map(StreamMatcher::File)?,
         };
         if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
-            return match bless(path, actual, &obs.redactions, &self.bless_roots(suite)) {
+            return match bless(path, actual, &obs.redactions, bless_roots) {
                 Ok(()) => {
                     blessed.push(path.clone());
                     None
@@ -401,10 +444,14 @@ impl Harness {
         Some(root.join(key).join(format!("{}.{stream}", test.name)))
     }
 
-    /// Where bless may write for a suite: its own directory, and its expected root.
-    fn bless_roots(&self, suite: &Suite) -> Vec<PathBuf> {
-        let mut roots = vec![suite.dir.clone()];
-        if let Some((root, _)) = golden_location(self.options.expected_dir.as_deref(), &suite.dir) {
+    /// Where bless may write: the spec's (suite's) directory, and the suite's
+    /// expected root.
+    fn bless_roots(&self, suite: Option<&Suite>, spec_dir: &Path) -> Vec<PathBuf> {
+        let mut roots = vec![spec_dir.to_path_buf()];
+        if let Some(suite) = suite
+            && let Some((root, _)) =
+                golden_location(self.options.expected_dir.as_deref(), &suite.dir)
+        {
             roots.push(root);
         }
         roots

@@ -76,6 +76,11 @@ impl Sandbox {
         self.tmp.path()
     }
 
+    /// The preopens of the latest run.
+    pub fn preopens(&self) -> &[Preopen] {
+        &self.preopens
+    }
+
     /// The copy of `fixture`, made on first use.
     fn copy_of(&mut self, fixture: &Path) -> Result<PathBuf, SandboxError> {
         if let Some((_, copy)) = self.copies.iter().find(|(f, _)| f == fixture) {

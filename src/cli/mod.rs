@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod adhoc;
 mod run;
 
 #[derive(Parser)]
@@ -25,8 +26,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the tests under PATH... (suite directories, searched recursively, or single
-    /// modules) on one or more runtimes.
+    /// modules) on one or more runtimes; or, with `--` (or --env/--dir/--stdin), run
+    /// one module ad hoc and print what it prints: `run MODULE.wasm -- ARGS`.
     Run(Box<run::RunArgs>),
+    /// Run a module once and write NAME.json beside it with what it did (exit code,
+    /// output inline or as golden files, files it wrote), ready to commit.
+    New(Box<adhoc::NewArgs>),
     /// Build a conformance matrix from JSON reports (this tool's or the official runner's).
     Matrix(MatrixArgs),
 }
@@ -64,9 +69,12 @@ struct MatrixArgs {
 }
 
 pub fn main() -> ExitCode {
+    // `run MODULE --` with no arguments after it still means an ad-hoc run.
+    let dashdash = std::env::args_os().any(|a| a == "--");
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run::run(*args),
+        Command::Run(args) => run::run(*args, dashdash),
+        Command::New(args) => adhoc::new(*args, wasi_conform::HarnessOptions::default()),
         Command::Matrix(args) => matrix(args),
     };
     match result {

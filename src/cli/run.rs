@@ -132,6 +132,9 @@ pub struct RunArgs {
     /// Print one character per test instead of one line.
     #[arg(short, long)]
     quiet: bool,
+    /// For an ad-hoc run of one module.
+    #[command(flatten)]
+    guest: super::adhoc::GuestArgs,
 }
 
 impl RunArgs {
@@ -274,8 +277,11 @@ fn warn(warnings: &[String], deny: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
     args.check()?;
+    if dashdash || args.guest.given() {
+        return adhoc_run(&args);
+    }
     let bless = args.bless || std::env::var("WASI_CONFORM_BLESS").is_ok_and(|v| v == "1");
     if bless {
         wasi_conform::harness::bless_allowed().map_err(anyhow::Error::msg)?;
@@ -347,6 +353,39 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `run MODULE -- ARGS`: one module, no spec, its output printed.
+fn adhoc_run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let [module] = args.paths.as_slice() else {
+        anyhow::bail!(
+            "an ad-hoc run (with `--`, --env, --dir or --stdin) takes exactly one module, not {} paths",
+            args.paths.len()
+        );
+    };
+    if !wasi_conform::discover::is_module(module) {
+        anyhow::bail!(
+            "{}: an ad-hoc run takes a .wasm or .wat module",
+            module.display()
+        );
+    }
+    if !args.runtimes.is_empty() || !args.adapters.is_empty() {
+        anyhow::bail!(
+            "an ad-hoc run uses the embedded runtime; --runtime and --adapter apply to test runs"
+        );
+    }
+    let options = HarnessOptions {
+        defaults: args.defaults(),
+        compile: args.compile(),
+        features: args
+            .wasm_features
+            .iter()
+            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("--wasm-features")?,
+        ..HarnessOptions::default()
+    };
+    super::adhoc::run(options, module, &args.guest)
 }
 
 /// Runs the plan and writes every report asked for.

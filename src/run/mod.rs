@@ -205,6 +205,19 @@ pub async fn execute(
     version: Option<WasiVersion>,
     spec: &Spec,
 ) -> Execution {
+    execute_with(backend, defaults, module, version, spec, None).await
+}
+
+/// [`execute`], with a look at the sandbox after the last operation, before it
+/// is removed (to see what the guest wrote).
+pub async fn execute_with(
+    backend: &dyn Backend,
+    defaults: &RunDefaults,
+    module: &Path,
+    version: Option<WasiVersion>,
+    spec: &Spec,
+    after_run: Option<&mut dyn FnMut(&Sandbox)>,
+) -> Execution {
     let mut obs = Observation::default();
     let program = match backend.load(module, version, spec) {
         Ok(Prepared::Ready(p)) => p,
@@ -264,6 +277,9 @@ pub async fn execute(
         let hash = matches!(expected, crate::spec::FileExpectation::Sha256(_));
         obs.files
             .push((path.clone(), sandbox.file_state(path, hash)));
+    }
+    if let Some(look) = after_run {
+        look(&sandbox);
     }
     for f in &mut obs.failures {
         f.message = sandbox.redact(&f.message);
