@@ -25,11 +25,10 @@ pub enum SandboxError {
     TempDir(#[source] std::io::Error),
     #[error("cannot copy fixture {}: {message}", fixture.display())]
     Copy { fixture: PathBuf, message: String },
-    #[error("cannot read stdin file {}: {source}", file.display())]
+    #[error("cannot read the stdin file: {error}")]
     Stdin {
-        file: PathBuf,
         #[source]
-        source: std::io::Error,
+        error: crate::files::FileError,
     },
     #[error("cannot preopen {guest}: {message}")]
     Preopen { guest: String, message: String },
@@ -110,12 +109,20 @@ impl Sandbox {
                 host: root.clone(),
                 guest: "/".into(),
                 readonly: false,
+                in_place: false,
             });
         }
         mounts.extend(spec.dirs.iter().cloned());
         let mut preopens = Vec::new();
         for m in mounts {
-            let host = self.copy_of(&m.host)?;
+            // A read-only fixture is preopened as it is (the guest can change
+            // nothing in it), unless it holds `*.cleanup` entries the guest must not see.
+            let in_place = m.in_place || (m.readonly && !has_cleanup_entries(&m.host));
+            let host = if in_place {
+                m.host.clone()
+            } else {
+                self.copy_of(&m.host)?
+            };
             preopens.push(Preopen {
                 guest: m.guest,
                 host,
@@ -270,6 +277,16 @@ fn components(path: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether a fixture tree holds `*.cleanup` entries (which a copy leaves out).
+fn has_cleanup_entries(dir: &Path) -> bool {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().ends_with(".cleanup"))
+}
+
 /// Copies a fixture tree: directories and files, symlinks as symlinks (never
 /// followed), `*.cleanup` entries left out.
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -310,20 +327,22 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 pub enum Stdin {
     Bytes(Vec<u8>),
     Interactive(tokio::io::ReadHalf<tokio::io::SimplexStream>),
+    /// This process's own stdin.
+    Inherited,
 }
 
 impl Stdin {
-    /// The stdin of a run: the spec's `stdin` text or file, else empty.
+    /// The stdin of a run: the spec's `stdin` text or file (a regular file, at
+    /// most [`crate::files::MAX_DATA_BYTES`]), else empty.
     pub fn fixed(run: &Run) -> Result<Stdin, SandboxError> {
         Ok(Stdin::Bytes(match &run.stdin {
             None => Vec::new(),
             Some(StdinSource::Text(t)) => t.clone().into_bytes(),
             Some(StdinSource::File(f)) => {
-                std::fs::read(f).map_err(|source| SandboxError::Stdin {
-                    file: f.clone(),
-                    source,
-                })?
+                crate::files::read_regular(f, crate::files::MAX_DATA_BYTES)
+                    .map_err(|error| SandboxError::Stdin { error })?
             }
+            Some(StdinSource::Inherit) => return Ok(Stdin::Inherited),
         }))
     }
 }
@@ -342,6 +361,9 @@ pub fn wasi_builder(ctx: &StartContext<'_>, stdin: Stdin) -> Result<WasiCtxBuild
         }
         Stdin::Interactive(reader) => {
             b.stdin(wasmtime_wasi::cli::AsyncStdinStream::new(reader));
+        }
+        Stdin::Inherited => {
+            b.stdin(wasmtime_wasi::cli::AsyncStdinStream::new(tokio::io::stdin()));
         }
     }
     b.stdout(ctx.stdout.clone());

@@ -23,6 +23,27 @@ struct CaptureInner {
     state: Mutex<CaptureState>,
     limit: usize,
     notify: Notify,
+    /// Where kept output is also copied as it arrives (ad-hoc runs print it live).
+    echo: Option<Echo>,
+}
+
+/// One of this process's own output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    Stdout,
+    Stderr,
+}
+
+impl Echo {
+    fn write(self, data: &[u8]) {
+        use std::io::Write;
+        let _ = match self {
+            Echo::Stdout => std::io::stdout()
+                .write_all(data)
+                .and_then(|()| std::io::stdout().flush()),
+            Echo::Stderr => std::io::stderr().write_all(data),
+        };
+    }
 }
 
 /// A captured output stream. Clones share the same buffer. Output past `limit`
@@ -34,10 +55,16 @@ pub struct Capture(Arc<CaptureInner>);
 impl Capture {
     /// A capture keeping at most `limit` bytes.
     pub fn new(limit: usize) -> Capture {
+        Capture::echoing(limit, None)
+    }
+
+    /// A capture that also copies what it keeps to one of this process's streams.
+    pub fn echoing(limit: usize, echo: Option<Echo>) -> Capture {
         Capture(Arc::new(CaptureInner {
             state: Mutex::new(CaptureState::default()),
             limit,
             notify: Notify::new(),
+            echo,
         }))
     }
 
@@ -56,6 +83,9 @@ impl Capture {
             }
             let take = data.len().min(room);
             st.bytes.extend_from_slice(&data[..take]);
+            if let Some(echo) = self.0.echo {
+                echo.write(&data[..take]);
+            }
         }
         self.0.notify.notify_waiters();
     }

@@ -39,6 +39,10 @@ pub struct GuestArgs {
     /// The guest's stdin: a file's bytes, or `-` for this process's stdin (default: empty).
     #[arg(long = "stdin", value_name = "FILE|-")]
     pub stdin: Option<String>,
+    /// Let the guest write into writable --dir directories themselves, as a runtime
+    /// would, instead of into temporary copies.
+    #[arg(long)]
+    pub write_through: bool,
     /// The guest's arguments, after `--` (argv[0] is the module's file name).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
@@ -50,11 +54,13 @@ impl GuestArgs {
         !self.env.is_empty()
             || !self.dirs.is_empty()
             || self.stdin.is_some()
+            || self.write_through
             || !self.args.is_empty()
     }
 
-    /// The spec of an ad-hoc run of `module`.
-    fn spec(&self, module: &Path) -> anyhow::Result<Spec> {
+    /// The spec of an ad-hoc run of `module`. With `live`, `--stdin -` passes
+    /// this process's stdin through as it comes; else it is read first (to be recorded).
+    fn spec(&self, module: &Path, live: bool) -> anyhow::Result<Spec> {
         let base = module.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut spec = Spec::default_for(&base);
         let env = self
@@ -68,10 +74,15 @@ impl GuestArgs {
         spec.dirs = self
             .dirs
             .iter()
-            .map(|d| parse_dir(d))
+            .map(|d| {
+                let mut mount = parse_dir(d)?;
+                mount.in_place = self.write_through;
+                Ok(mount)
+            })
             .collect::<anyhow::Result<_>>()?;
         let stdin = match self.stdin.as_deref() {
             None => None,
+            Some("-") if live => Some(StdinSource::Inherit),
             Some("-") => {
                 let mut bytes = Vec::new();
                 std::io::Read::read_to_end(
@@ -128,6 +139,7 @@ fn parse_dir(text: &str) -> anyhow::Result<DirMount> {
         host: host_path,
         guest,
         readonly,
+        in_place: false,
     })
 }
 
@@ -147,12 +159,16 @@ fn run_once(
 }
 
 /// `wasi-conform run MODULE [--env ..] [--dir ..] [--stdin ..] [-- ARGS]`.
-pub fn run(options: HarnessOptions, module: &Path, guest: &GuestArgs) -> anyhow::Result<ExitCode> {
-    let spec = guest.spec(module)?;
+pub fn run(
+    mut options: HarnessOptions,
+    module: &Path,
+    guest: &GuestArgs,
+) -> anyhow::Result<ExitCode> {
+    let spec = guest.spec(module, true)?;
+    // The guest's output is printed as it arrives, like a runtime prints it.
+    options.defaults.echo = true;
     let outcome = run_once(options, module, spec, None)?;
-    std::io::stdout().write_all(&outcome.stdout)?;
     std::io::stdout().flush()?;
-    std::io::stderr().write_all(&outcome.stderr)?;
     for (stream, cut) in [
         ("stdout", outcome.stdout_truncated),
         ("stderr", outcome.stderr_truncated),
@@ -293,7 +309,7 @@ pub fn new(args: NewArgs, mut options: HarnessOptions) -> anyhow::Result<ExitCod
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| ".".into());
     options.defaults.timeout = std::time::Duration::from_millis(args.timeout.max(1));
-    let spec = args.guest.spec(module)?;
+    let spec = args.guest.spec(module, false)?;
     let mut written = Vec::new();
     let mut look = |sb: &Sandbox| written = changed_files(sb);
     let outcome = run_once(options.clone(), module, spec.clone(), Some(&mut look))?;
@@ -325,7 +341,7 @@ pub fn new(args: NewArgs, mut options: HarnessOptions) -> anyhow::Result<ExitCod
                     json!({"file": relative_to(f, &suite_dir, "--stdin")?}),
                 );
             }
-            None => {}
+            Some(StdinSource::Inherit) | None => {}
         }
     }
     let mut dirs = Vec::new();

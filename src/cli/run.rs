@@ -179,6 +179,7 @@ impl RunArgs {
             output_bytes: self.output_bytes,
             open_files: self.open_files,
             disk_bytes: self.disk_bytes,
+            echo: false,
         }
     }
 }

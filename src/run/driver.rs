@@ -14,7 +14,7 @@ use crate::check::{self, Failure, FailureKind, GuestEnd, Trap};
 use crate::sandbox::Sandbox;
 use crate::spec::http::RequestOp;
 use crate::spec::{ExitExpectation, Operation, OutputStream, Run, Spec, SpecForm};
-use crate::stdio::Capture;
+use crate::stdio::{Capture, Echo};
 
 /// How long an operation may still complete after the guest ended.
 const AFTER_EXIT_GRACE: Duration = Duration::from_millis(200);
@@ -35,6 +35,8 @@ pub(super) struct Driver<'a> {
     pub(super) server_env: Option<Vec<(String, String)>>,
     /// Whether the backend reports invoked functions' results (core modules under `invoke`).
     pub(super) invoked: bool,
+    /// Whether the guest's output is copied to this process's streams as it arrives.
+    pub(super) echo: bool,
 }
 
 /// Where an operation is in the spec, to prefix its failures with.
@@ -131,8 +133,8 @@ impl Driver<'_> {
             argv0: &self.argv0,
             preopens: &preopens,
             extra_env: self.server_env.as_deref().unwrap_or_default(),
-            stdout: Capture::new(output),
-            stderr: Capture::new(output),
+            stdout: Capture::echoing(output, self.echo.then_some(Echo::Stdout)),
+            stderr: Capture::echoing(output, self.echo.then_some(Echo::Stderr)),
             interactive: self.spec.form == SpecForm::Operations,
             deadline: self.deadline.into_std(),
             timeout: self.timeout,

@@ -52,6 +52,9 @@ pub struct RunDefaults {
     pub output_bytes: u64,
     pub open_files: u64,
     pub disk_bytes: u64,
+    /// Copy the guest's output to this process's stdout and stderr as it
+    /// arrives (ad-hoc runs print like a runtime).
+    pub echo: bool,
 }
 
 impl Default for RunDefaults {
@@ -62,6 +65,7 @@ impl Default for RunDefaults {
             output_bytes: DEFAULT_OUTPUT_BYTES,
             open_files: DEFAULT_OPEN_FILES,
             disk_bytes: DEFAULT_DISK_BYTES,
+            echo: false,
         }
     }
 }
@@ -253,6 +257,7 @@ pub async fn execute_with(
         guest: None,
         server_env: None,
         invoked: program.invokes(),
+        echo: defaults.echo,
     };
     obs.notes = program.notes();
     obs.completed = true;

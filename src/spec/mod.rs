@@ -180,6 +180,9 @@ pub enum StdinSource {
     Text(String),
     /// This file's bytes, then EOF.
     File(PathBuf),
+    /// This process's own stdin, as it comes (ad-hoc runs from the command line
+    /// only; a spec file cannot ask for it).
+    Inherit,
 }
 
 /// The guest's output streams.
@@ -291,6 +294,9 @@ pub struct DirMount {
     pub guest: String,
     /// Grant read permissions only.
     pub readonly: bool,
+    /// Preopen the host directory itself instead of a temporary copy (only the
+    /// command line's `--write-through` asks for this for writable directories).
+    pub in_place: bool,
 }
 
 /// Deterministic clocks.
@@ -886,6 +892,7 @@ impl Parser<'_> {
                     host: self.fixture_dir(name, &key)?,
                     guest: name.clone(),
                     readonly: false,
+                    in_place: false,
                 },
                 Value::Object(map) => {
                     self.check_keys(map, &key, &["host", "guest", "readonly"])?;
@@ -920,6 +927,7 @@ impl Parser<'_> {
                         host,
                         guest,
                         readonly,
+                        in_place: false,
                     }
                 }
                 other => {

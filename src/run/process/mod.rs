@@ -204,11 +204,13 @@ impl ProcessProgram {
         let mut req = self.request(ctx.spec, ctx.run, Some(module), ctx.extra_env);
         req.dirs.clear();
         for p in ctx.preopens {
+            // The runtime runs in the sandbox directory: give it absolute paths.
+            let host = std::path::absolute(&p.host).unwrap_or_else(|_| p.host.clone());
             if p.guest == "/" {
-                req.root = Some(p.host.clone());
+                req.root = Some(host);
             } else {
                 req.dirs.push(DirRequest {
-                    host: p.host.clone(),
+                    host,
                     guest: p.guest.clone(),
                     readonly: p.readonly,
                 });
@@ -304,9 +306,10 @@ impl Program for ProcessProgram {
             guest = guest.with_stdin(Box::pin(stdin));
         } else {
             let bytes = crate::sandbox::Stdin::fixed(ctx.run).map_err(|e| e.to_string())?;
+            // Specs name text or files; this process's own stdin is never passed on.
             let bytes = match bytes {
                 crate::sandbox::Stdin::Bytes(b) => b,
-                crate::sandbox::Stdin::Interactive(_) => Vec::new(),
+                _ => Vec::new(),
             };
             tokio::spawn(async move {
                 let mut stdin = stdin;

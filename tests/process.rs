@@ -1,0 +1,310 @@
+//! The process backend, end to end, against fake runtimes kept in
+//! `tests/fake-runtimes/` (no external runtime needed): one that runs modules
+//! correctly (wasi-conform's own ad-hoc mode behind an adapter file), and ones
+//! that hang, ignore signals, flood output, die by a signal or print a garbage
+//! version. Also: skips with reasons, reports per runtime, the matrix, the
+//! differential mode, ad-hoc runs and `new`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wasi-conform");
+/// A run that takes longer than this is hung: the test fails instead of waiting.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fake(name: &str) -> String {
+    root()
+        .join("tests/fake-runtimes")
+        .join(format!("{name}.toml"))
+        .display()
+        .to_string()
+}
+
+/// Runs the binary in `dir`, killing it if it outlives [`HANG_GUARD`].
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("CI")
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("WASI_CONFORM_FAKE", BIN)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("wasi-conform {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    run_in(&root(), args)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_correct_runtime_agrees_with_the_embedded_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("r.json");
+    let md = tmp.path().join("m.md");
+    let html = tmp.path().join("m.html");
+    let out = run(&[
+        "run",
+        "suites/args-env",
+        "suites/exit",
+        "suites/fs",
+        "suites/operations",
+        "--runtime",
+        "embedded",
+        "--adapter",
+        &fake("conform"),
+        "--differential",
+        "--json",
+        json.to_str().unwrap(),
+        "--matrix",
+        md.to_str().unwrap(),
+        "--matrix",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("suites/fs::append [fake-conform]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("suites/fs::append [differential]"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let runtimes: std::collections::BTreeSet<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["runtime"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        runtimes.into_iter().collect::<Vec<_>>(),
+        ["differential", "fake-conform", "wasi-conform"]
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("| test | wasi-conform "), "{md}");
+    assert!(md.contains("fake-conform 0.1.0"), "{md}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("only rows where runtimes differ")
+    );
+
+    // The matrix subcommand reads the report back.
+    let out = run(&["matrix", json.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("### wasi-conform fs"));
+}
+
+/// A one-test suite in a temporary directory.
+fn one_test(spec: Option<&str>) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(root().join("suites/exit/exit-0.wasm"), dir.join("t.wasm")).unwrap();
+    if let Some(spec) = spec {
+        std::fs::write(dir.join("t.json"), spec).unwrap();
+    }
+    tmp
+}
+
+#[test]
+fn misbehaving_runtimes_are_contained_by_the_timeout() {
+    for name in ["hang", "ignore-signals", "flood"] {
+        let tmp = one_test(None);
+        let start = Instant::now();
+        let out = run_in(
+            tmp.path(),
+            &["run", "s", "--adapter", &fake(name), "--timeout", "500"],
+        );
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {all}");
+        assert!(
+            all.contains("timeout: the test did not finish within 500 ms"),
+            "{name}: {all}"
+        );
+        assert!(start.elapsed() < HANG_GUARD, "{name}");
+        if name == "flood" {
+            assert!(
+                all.contains("stdout was truncated at the output limit"),
+                "{all}"
+            );
+            assert!(
+                out.stdout.len() < 1 << 20,
+                "{} bytes of report",
+                out.stdout.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_runtime_killed_by_a_signal_fails_with_the_signal() {
+    let tmp = one_test(None);
+    let out = run_in(
+        tmp.path(),
+        &["run", "s", "--adapter", &fake("die-by-signal")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("killed by signal 11"), "{all}");
+    assert!(all.contains("about to crash"), "{all}");
+}
+
+#[test]
+fn bad_or_missing_runtimes_are_usage_errors() {
+    let tmp = one_test(None);
+    let out = run_in(
+        tmp.path(),
+        &["run", "s", "--adapter", &fake("garbage-version")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not UTF-8"), "{}", text(&out));
+
+    let out = Command::new(BIN)
+        .current_dir(tmp.path())
+        .args(["run", "s", "--runtime", "wasmtime"])
+        .env("WASMTIME", "/nonexistent/wasmtime")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("WASMTIME"), "{}", text(&out));
+
+    let out = run_in(tmp.path(), &["run", "s", "--runtime", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown runtime; known: embedded, wasmtime"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn what_a_runtime_cannot_give_is_skipped_with_the_reason() {
+    let tmp = one_test(Some(r#"{"clock": {"wall": "2030-01-01T00:00:00Z"}}"#));
+    let json = tmp.path().join("r.json");
+    let out = run_in(
+        tmp.path(),
+        &[
+            "run",
+            "s",
+            "--adapter",
+            &fake("conform"),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("skipped (needs deterministic clocks"),
+        "{}",
+        text(&out)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let test = &report["results"][0]["tests"][0];
+    assert_eq!(test["outcome"], "skip");
+    assert_eq!(test["executed"], false);
+}
+
+#[test]
+fn a_disagreement_is_a_failure_with_a_diff() {
+    // The same module with an answer the fake runtime cannot reproduce: the
+    // embedded runtime is seeded, the fake one is not.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root().join("suites/clock-random/random-hex.wasm"),
+        dir.join("r.wasm"),
+    )
+    .unwrap();
+    let out = run_in(
+        tmp.path(),
+        &[
+            "run",
+            "s",
+            "--runtime",
+            "embedded",
+            "--adapter",
+            &fake("conform"),
+            "--differential",
+        ],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("s::r [differential] ... FAILED"), "{all}");
+    assert!(
+        all.contains("fake-conform differs from wasi-conform"),
+        "{all}"
+    );
+    assert!(all.contains("first difference at byte"), "{all}");
+}
+
+#[test]
+fn ad_hoc_runs_print_like_a_runtime_and_new_records_a_spec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("args.wasm");
+    std::fs::copy(root().join("suites/args-env/args.wasm"), &module).unwrap();
+    let out = run_in(tmp.path(), &["run", "args.wasm", "--", "one", "two words"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "argc=3\nargv[0]=[args.wasm]\nargv[1]=[one]\nargv[2]=[two words]\n"
+    );
+    std::fs::copy(
+        root().join("suites/exit/exit-33.wasm"),
+        tmp.path().join("e.wasm"),
+    )
+    .unwrap();
+    let out = run_in(tmp.path(), &["run", "e.wasm", "--"]);
+    assert_eq!(out.status.code(), Some(33), "{}", text(&out));
+
+    let out = run_in(tmp.path(), &["new", "args.wasm", "--", "x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let spec = std::fs::read_to_string(tmp.path().join("args.json")).unwrap();
+    assert!(spec.contains("\"args\""), "{spec}");
+    let out = run_in(tmp.path(), &["run", "args.wasm"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the recorded spec passes: {}",
+        text(&out)
+    );
+    // It is a real spec: a changed expectation fails.
+    std::fs::write(tmp.path().join("args.json"), spec.replace("[x]", "[y]")).unwrap();
+    let out = run_in(tmp.path(), &["run", "args.wasm"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // And `new` does not overwrite a spec unless told to.
+    let out = run_in(tmp.path(), &["new", "args.wasm"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--force"), "{}", text(&out));
+}
