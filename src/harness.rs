@@ -65,6 +65,9 @@ pub struct TestOutcome {
     /// What the harness wants the user to know about how the test ran (e.g. a
     /// compiler switched for a wasm feature).
     pub notes: Vec<String>,
+    /// Of `duration`, the time spent preparing the sandbox (copying fixtures),
+    /// which does not count against the timeout.
+    pub setup: Duration,
 }
 
 impl TestOutcome {
@@ -313,6 +316,7 @@ impl Harness {
             stderr_truncated: obs.stderr_truncated,
             blessed,
             notes: obs.notes,
+            setup: obs.setup,
         }
     }
 

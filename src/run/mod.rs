@@ -179,6 +179,8 @@ pub struct Observation {
     pub redactions: Vec<(String, String)>,
     /// What the backend wants the user to know about how the test ran.
     pub notes: Vec<String>,
+    /// Time spent preparing the sandbox (fixture copies), not counted in the timeout.
+    pub setup: Duration,
 }
 
 impl Observation {
@@ -258,6 +260,7 @@ pub async fn execute_with(
         server_env: None,
         invoked: program.invokes(),
         echo: defaults.echo,
+        setup: Duration::ZERO,
     };
     obs.notes = program.notes();
     obs.completed = true;
@@ -278,6 +281,7 @@ pub async fn execute_with(
     if let Some(guest) = driver.guest.take() {
         obs.record_streams(&guest);
     }
+    obs.setup = driver.setup;
     for (path, expected) in &spec.files {
         let hash = matches!(expected, crate::spec::FileExpectation::Sha256(_));
         obs.files
