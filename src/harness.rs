@@ -260,7 +260,7 @@ impl Harness {
                 skipped: Some(reason),
                 ..TestOutcome::default()
             },
-            Execution::Ran(obs) => self.check(test, &spec, obs),
+            Execution::Ran(obs) => self.check(test, &spec, *obs),
         }
     }
 

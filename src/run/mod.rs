@@ -197,7 +197,7 @@ impl Observation {
 #[derive(Debug)]
 pub enum Execution {
     /// The test ran (or failed to start); what happened.
-    Ran(Observation),
+    Ran(Box<Observation>),
     /// The backend cannot run this test, for this reason.
     Skipped(String),
 }
@@ -230,7 +230,7 @@ pub async fn execute_with(
         Ok(Prepared::Unsupported(reason)) => return Execution::Skipped(reason),
         Err(f) => {
             obs.failures.push(f);
-            return Execution::Ran(obs);
+            return Execution::Ran(Box::new(obs));
         }
     };
     let mut sandbox = match Sandbox::new() {
@@ -238,7 +238,7 @@ pub async fn execute_with(
         Err(e) => {
             obs.failures
                 .push(Failure::new(FailureKind::Setup, e.to_string()));
-            return Execution::Ran(obs);
+            return Execution::Ran(Box::new(obs));
         }
     };
     let timeout = spec
@@ -294,5 +294,5 @@ pub async fn execute_with(
         f.message = sandbox.redact(&f.message);
     }
     obs.redactions = sandbox.redactions();
-    Execution::Ran(obs)
+    Execution::Ran(Box::new(obs))
 }
