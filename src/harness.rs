@@ -233,6 +233,20 @@ impl Harness {
         after_run: Option<&mut dyn FnMut(&crate::sandbox::Sandbox)>,
     ) -> TestOutcome {
         spec.features.extend(self.options.features.iter());
+        // A test that may bind sockets gets a network of its own (loopback only),
+        // entered before its async runtime starts so that everything it runs is inside.
+        let mut notes = Vec::new();
+        let network =
+            Self::uses_network(&spec).then(|| match crate::netns::PrivateNetwork::enter() {
+                Ok(guard) => Some(guard),
+                Err(e) => {
+                    notes.push(format!(
+                        "no private network namespace ({e}): sockets the guest binds to the \
+                     unspecified address are reachable from other hosts while it runs"
+                    ));
+                    None
+                }
+            });
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -255,13 +269,16 @@ impl Harness {
             after_run,
         ));
         drop(rt);
-        match execution {
+        drop(network);
+        let mut outcome = match execution {
             Execution::Skipped(reason) => TestOutcome {
                 skipped: Some(reason),
                 ..TestOutcome::default()
             },
             Execution::Ran(obs) => self.check(test, &spec, *obs),
-        }
+        };
+        outcome.notes.extend(notes);
+        outcome
     }
 
     /// Checks what the run left against the spec's final expectations: every
@@ -446,6 +463,12 @@ impl Harness {
     fn golden_file(&self, suite: &Suite, test: &TestCase, stream: &str) -> Option<PathBuf> {
         let (root, key) = golden_location(self.options.expected_dir.as_deref(), &suite.dir)?;
         Some(root.join(key).join(format!("{}.{stream}", test.name)))
+    }
+
+    /// Whether a spec lets the guest use sockets (a networking proposal), or hosts
+    /// servers for it.
+    fn uses_network(spec: &Spec) -> bool {
+        !spec.proposals.is_empty() || !spec.servers.is_empty()
     }
 
     /// Where bless may write: the spec's (suite's) directory, and the suite's
