@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::check::{self, Failure, FailureKind, GuestEnd};
-use crate::harness::TestOutcome;
+use crate::harness::{Output, TestOutcome};
 use crate::run::RuntimeInfo;
 use crate::runner::{Outcome, TestRecord};
 
@@ -54,18 +54,25 @@ impl Ending {
     }
 }
 
-/// What is compared of one runtime's run.
+/// What is compared of one runtime's run: how it ended and its whole streams
+/// (by digest; the kept start of each shows the difference).
 struct Behaviour<'a> {
     runtime: &'a RuntimeInfo,
     ending: Ending,
-    stdout: &'a [u8],
-    stderr: &'a [u8],
+    stdout: &'a Output,
+    stderr: &'a Output,
 }
 
 impl Behaviour<'_> {
     fn same(&self, other: &Behaviour<'_>) -> bool {
-        self.ending == other.ending && self.stdout == other.stdout && self.stderr == other.stderr
+        self.ending == other.ending
+            && same_stream(self.stdout, other.stdout)
+            && same_stream(self.stderr, other.stderr)
     }
+}
+
+fn same_stream(a: &Output, b: &Output) -> bool {
+    a.len == b.len && a.digest == b.digest
 }
 
 /// One differential record per test that ran on at least two runtimes (in the
@@ -181,12 +188,23 @@ fn judge(members: &[&TestRecord]) -> (Outcome, TestOutcome) {
             ("stdout", reference.stdout, other.stdout),
             ("stderr", reference.stderr, other.stderr),
         ] {
-            if a != b {
+            if !same_stream(a, b) {
+                let partial = if a.complete() && b.complete() {
+                    String::new()
+                } else {
+                    format!(
+                        " (the first {} and {} of {} and {} bytes)",
+                        a.bytes.len(),
+                        b.bytes.len(),
+                        a.len,
+                        b.len
+                    )
+                };
                 message.push_str(&format!(
-                    "\n  {name} ({} = expected, {} = actual):\n{}",
+                    "\n  {name} ({} = expected, {} = actual){partial}:\n{}",
                     reference.runtime.name,
                     other.runtime.name,
-                    indent(&check::diff(a, b, false))
+                    indent(&check::diff(&a.bytes, &b.bytes, false))
                 ));
             }
         }
@@ -234,7 +252,7 @@ mod tests {
             outcome: Outcome::Pass,
             result: TestOutcome {
                 end: Some(end),
-                stdout: stdout.as_bytes().to_vec(),
+                stdout: Output::new(stdout.as_bytes().to_vec(), false, true),
                 ..TestOutcome::default()
             },
         }

@@ -40,6 +40,55 @@ pub struct HarnessOptions {
     pub features: crate::features::FeatureSet,
     /// Bless mode: write actual output into golden files instead of comparing.
     pub bless: bool,
+    /// Keep each test's whole output in its outcome (else at most
+    /// [`KEPT_OUTPUT_BYTES`] of each stream, so a run's memory stays small).
+    pub keep_output: bool,
+}
+
+/// How much of each stream a finished test keeps (unless
+/// [`HarnessOptions::keep_output`]): its start, for reports and comparisons.
+pub const KEPT_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// A stream of a finished test: its first bytes (or all of them), its length
+/// and digest (to compare whole streams across runtimes), and whether the
+/// output limit cut it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// The stream, or its first [`KEPT_OUTPUT_BYTES`].
+    pub bytes: Vec<u8>,
+    /// The whole stream's length (as captured).
+    pub len: usize,
+    /// BLAKE3 of the whole stream (as captured).
+    pub digest: [u8; 32],
+    /// Output past the limit was dropped while the guest ran.
+    pub truncated: bool,
+}
+
+impl Output {
+    /// Keeps `bytes` (all of it, or its start).
+    pub fn new(mut bytes: Vec<u8>, truncated: bool, keep_all: bool) -> Output {
+        let len = bytes.len();
+        let digest = *blake3::hash(&bytes).as_bytes();
+        if !keep_all && bytes.len() > KEPT_OUTPUT_BYTES {
+            bytes.truncate(KEPT_OUTPUT_BYTES);
+            bytes.shrink_to_fit();
+        }
+        Output {
+            bytes,
+            len,
+            digest,
+            truncated,
+        }
+    }
+
+    /// Whether all of the stream is kept.
+    pub fn complete(&self) -> bool {
+        self.bytes.len() == self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// The result of one test on one runtime.
@@ -54,12 +103,9 @@ pub struct TestOutcome {
     pub duration: Duration,
     /// How the last run ended, if it ran.
     pub end: Option<GuestEnd>,
-    /// The last run's stdout and stderr (as far as the output limit kept them).
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    /// Whether output past the limit was dropped from stdout / stderr.
-    pub stdout_truncated: bool,
-    pub stderr_truncated: bool,
+    /// The last run's stdout and stderr, as kept after the test (see [`Output`]).
+    pub stdout: Output,
+    pub stderr: Output,
     /// Golden files written in bless mode.
     pub blessed: Vec<PathBuf>,
     /// What the harness wants the user to know about how the test ran (e.g. a
@@ -327,10 +373,8 @@ impl Harness {
             not_reached: obs.not_reached,
             duration: Duration::ZERO,
             end: obs.end,
-            stdout: obs.stdout,
-            stderr: obs.stderr,
-            stdout_truncated: obs.stdout_truncated,
-            stderr_truncated: obs.stderr_truncated,
+            stdout: Output::new(obs.stdout, obs.stdout_truncated, self.options.keep_output),
+            stderr: Output::new(obs.stderr, obs.stderr_truncated, self.options.keep_output),
             blessed,
             notes: obs.notes,
             setup: obs.setup,

@@ -287,6 +287,56 @@ pub fn trials(
         .collect()
 }
 
+/// Descriptors kept back for the harness itself (engines, reports, pipes).
+const RESERVED_FILES: u64 = 128;
+/// Descriptors each running test needs besides its guest's (its sandbox, its
+/// async runtime, a runtime process's pipes).
+const PER_TEST_FILES: u64 = 32;
+
+/// The most files one test's guest may hold open when `jobs` tests run at once,
+/// so that one test hoarding descriptors cannot starve the others: the
+/// process's soft limit (first raised to its hard limit where allowed), less
+/// what the harness keeps, shared by the jobs.
+pub fn open_files_budget(jobs: usize) -> u64 {
+    let soft = raise_open_files_limit();
+    let jobs = jobs.max(1) as u64;
+    (soft.saturating_sub(RESERVED_FILES) / jobs)
+        .saturating_sub(PER_TEST_FILES)
+        .max(16)
+}
+
+/// Raises the soft limit on open files to the hard limit; returns the soft limit in force.
+fn raise_open_files_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit on this process with a valid struct.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return 1024;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        #[allow(clippy::useless_conversion)]
+        u64::from(limit.rlim_cur)
+    }
+    #[cfg(not(unix))]
+    {
+        u64::MAX
+    }
+}
+
 /// The default number of parallel jobs: the number of cores.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

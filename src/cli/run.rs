@@ -172,6 +172,14 @@ impl RunArgs {
         }
     }
 
+    fn features(&self) -> anyhow::Result<wasi_conform::features::FeatureSet> {
+        self.wasm_features
+            .iter()
+            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("--wasm-features")
+    }
+
     fn defaults(&self) -> RunDefaults {
         RunDefaults {
             timeout: Duration::from_millis(self.timeout),
@@ -180,6 +188,9 @@ impl RunArgs {
             open_files: self.open_files,
             disk_bytes: self.disk_bytes,
             echo: false,
+            max_open_files: runner::open_files_budget(
+                self.jobs.unwrap_or_else(runner::default_jobs),
+            ),
         }
     }
 }
@@ -338,13 +349,9 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         compile: args.compile(),
         color,
         expected_dir: args.expected.clone(),
-        features: args
-            .wasm_features
-            .iter()
-            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()
-            .context("--wasm-features")?,
+        features: args.features()?,
         bless,
+        keep_output: false,
     };
     let harness = Harness::with_backends(options, backends);
     let records = execute(&args, &harness, &plan, &suites, color, show_runtime)?;
@@ -378,12 +385,7 @@ fn adhoc_run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let options = HarnessOptions {
         defaults: args.defaults(),
         compile: args.compile(),
-        features: args
-            .wasm_features
-            .iter()
-            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()
-            .context("--wasm-features")?,
+        features: args.features()?,
         ..HarnessOptions::default()
     };
     super::adhoc::run(options, module, &args.guest)

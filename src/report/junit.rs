@@ -32,11 +32,12 @@ pub fn junit(records: &[TestRecord]) -> String {
             let mut case = TestCase::new(r.test.name.as_str(), status);
             case.set_classname(r.suite.path.as_str());
             case.set_time(r.duration());
+            // Bounded excerpts, invisible characters made visible (valid XML).
             if !r.result.stdout.is_empty() {
-                case.set_system_out_lossy(&r.result.stdout);
+                case.set_system_out(crate::check::excerpt_block(&r.result.stdout.bytes, ""));
             }
             if !r.result.stderr.is_empty() {
-                case.set_system_err_lossy(&r.result.stderr);
+                case.set_system_err(crate::check::excerpt_block(&r.result.stderr.bytes, ""));
             }
             suite.add_test_case(case);
         }

@@ -55,6 +55,10 @@ pub struct RunDefaults {
     /// Copy the guest's output to this process's stdout and stderr as it
     /// arrives (ad-hoc runs print like a runtime).
     pub echo: bool,
+    /// The most files any guest may hold open, whatever its spec says: the
+    /// share of the process's descriptors one test may take
+    /// ([`crate::runner::open_files_budget`]).
+    pub max_open_files: u64,
 }
 
 impl Default for RunDefaults {
@@ -66,6 +70,7 @@ impl Default for RunDefaults {
             open_files: DEFAULT_OPEN_FILES,
             disk_bytes: DEFAULT_DISK_BYTES,
             echo: false,
+            max_open_files: u64::MAX,
         }
     }
 }
@@ -86,7 +91,10 @@ impl EffectiveLimits {
         EffectiveLimits {
             memory_bytes: l.memory_bytes.unwrap_or(defaults.memory_bytes),
             output_bytes: l.output_bytes.unwrap_or(defaults.output_bytes),
-            open_files: l.open_files.unwrap_or(defaults.open_files),
+            open_files: l
+                .open_files
+                .unwrap_or(defaults.open_files)
+                .min(defaults.max_open_files),
             disk_bytes: l.disk_bytes.unwrap_or(defaults.disk_bytes),
             fuel: l.fuel,
         }

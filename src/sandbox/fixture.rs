@@ -313,9 +313,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let top = tmp.path().join("deep");
         fs::create_dir(&top).unwrap();
-        // 5 000 levels (a path of 10 000 bytes), created relative to each new directory.
+        // 10 000 levels (a path of 20 000 bytes, five times PATH_MAX), created relative
+        // to each new directory.
         let mut dir = fs::File::open(&top).unwrap();
-        for _ in 0..5_000 {
+        for _ in 0..10_000 {
             use std::os::fd::AsRawFd;
             let name = c"d";
             // SAFETY: mkdirat/openat relative to a directory we own.

@@ -60,8 +60,14 @@ pub struct Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // Whatever the guest built (any depth, read-only or not) goes; a failure
-        // here cannot be reported to anyone, so the removal tries everything.
-        let _ = remove_tree(&self.dir);
+        // here cannot be reported to anyone, so the removal tries everything,
+        // and tries again (descriptors may be short for a moment).
+        for attempt in 0..3 {
+            if remove_tree(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+        }
     }
 }
 

@@ -245,10 +245,16 @@ impl Program for ProcessProgram {
             None => self.module.clone(),
         };
         let argv = self.argv(&ctx, &module)?;
+        // The runtime's own temporary files go into the sandbox, which is removed
+        // with the test whatever becomes of the runtime (even killed mid-write).
+        let tmp = ctx.sandbox_dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let mut cmd = tokio::process::Command::new(&argv[0]);
         cmd.args(&argv[1..])
             .env_clear()
             .envs(self.runtime.process_env(ctx.spec.debug))
+            .env("TMPDIR", &tmp)
             .current_dir(ctx.sandbox_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
