@@ -570,7 +570,7 @@ pub fn golden_location(expected: Option<&Path>, suite_dir: &Path) -> Option<(Pat
     };
     let key: PathBuf = match suite.strip_prefix(&base) {
         Ok(rel) => rel.to_path_buf(),
-        Err(_) => suite
+        Err(_) => suite_dir
             .components()
             .filter_map(|c| match c {
                 std::path::Component::Normal(n) => Some(n),
