@@ -100,6 +100,10 @@ pub struct RunArgs {
     /// Compile every module afresh, without the persistent cache.
     #[arg(long)]
     no_cache: bool,
+    /// The most bytes the compiled-module cache keeps on disk (least recently
+    /// used entries are evicted past it).
+    #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::cache::DEFAULT_CACHE_MAX_BYTES)]
+    cache_max_bytes: u64,
     /// Number of tests run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -169,6 +173,7 @@ impl RunArgs {
                     .clone()
                     .or_else(wasi_conform::cache::default_dir)
             },
+            cache_max_bytes: self.cache_max_bytes,
         }
     }
 
@@ -424,7 +429,7 @@ fn execute(
         records.push(record);
     });
     if args.differential {
-        for record in wasi_conform::differential::compare(&records) {
+        for record in wasi_conform::differential::compare(&records, harness.runtimes()) {
             term.record(&record);
             records.push(record);
         }

@@ -58,8 +58,11 @@ pub struct CompileConfig {
     /// Share identical functions between modules (Cranelift's incremental cache,
     /// in memory for the process).
     pub incremental: bool,
-    /// The persistent module cache's directory; `None` = no cache.
+    /// The persistent module cache's directory; `None` = no cache on disk.
     pub cache_dir: Option<PathBuf>,
+    /// The most bytes the cache directory may hold (least recently used
+    /// entries are evicted past it).
+    pub cache_max_bytes: u64,
 }
 
 impl Default for CompileConfig {
@@ -71,6 +74,7 @@ impl Default for CompileConfig {
             compiler: Compiler::Winch,
             incremental: false,
             cache_dir: crate::cache::default_dir(),
+            cache_max_bytes: crate::cache::DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
@@ -194,7 +198,7 @@ pub struct Embedded {
     incremental: Option<Arc<IncrementalCache>>,
     /// Engines made so far, by key (the plain one first); the epoch ticker ticks them all.
     engines: Arc<Mutex<Engines>>,
-    cache: Option<ModuleCache>,
+    cache: ModuleCache,
     info: RuntimeInfo,
     stop_ticker: Arc<AtomicBool>,
 }
@@ -217,7 +221,7 @@ impl Embedded {
         };
         let first = Arc::new(EngineSet::new(&plain, &compile, &incremental)?);
         let engines = Arc::new(Mutex::new(vec![(plain, first)]));
-        let cache = compile.cache_dir.clone().map(ModuleCache::new);
+        let cache = ModuleCache::new(compile.cache_dir.clone(), compile.cache_max_bytes);
         let stop = Arc::new(AtomicBool::new(false));
         let (tick_engines, tick_stop) = (Arc::clone(&engines), stop.clone());
         std::thread::Builder::new()
@@ -247,9 +251,9 @@ impl Embedded {
         })
     }
 
-    /// The persistent module cache, if enabled.
-    pub fn cache(&self) -> Option<&ModuleCache> {
-        self.cache.as_ref()
+    /// The module cache.
+    pub fn cache(&self) -> &ModuleCache {
+        &self.cache
     }
 
     /// The engine (and linkers) for a key, made on first use.
@@ -272,16 +276,13 @@ impl Embedded {
         Ok(set)
     }
 
-    fn compile<A: crate::cache::Artifact>(
+    fn compile<A: crate::cache::Artifact + Clone + Send + Sync + 'static>(
         &self,
         set: &EngineSet,
         path: &Path,
         bytes: &[u8],
     ) -> Result<A, Failure> {
-        let compiled = match &self.cache {
-            Some(cache) => cache.load_or_compile(&set.engine, bytes),
-            None => A::compile(&set.engine, bytes),
-        };
+        let compiled = self.cache.load_or_compile(&set.engine, bytes);
         compiled.map_err(|e| {
             module_failure(format!(
                 "{}: cannot compile: {e:#}{}",
