@@ -339,6 +339,16 @@ impl Harness {
         let mut failures = obs.failures.clone();
         let mut blessed = Vec::new();
         let mut shown = [false, false];
+        let mut notes = Vec::new();
+        // Bless records what a *working* run printed: a run that ended
+        // otherwise than the spec says writes nothing.
+        let bless = self.options.bless && !failures.iter().any(|f| f.kind == FailureKind::Exit);
+        if self.options.bless && !bless {
+            notes.push(
+                "bless wrote nothing: the run failed on its exit code or trap; fix that first"
+                    .into(),
+            );
+        }
         if obs.completed {
             for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
                 let matcher = match stream {
@@ -348,13 +358,13 @@ impl Harness {
                 let golden = test.and_then(|(s, t)| self.golden_file(s, t, stream.name()));
                 let roots = self.bless_roots(test.map(|(s, _)| s), &spec.base_dir);
                 if let Some(f) =
-                    self.check_stream(&roots, stream, matcher, golden, &obs, &mut blessed)
+                    self.check_stream(bless, &roots, stream, matcher, golden, &obs, &mut blessed)
                 {
                     shown[i] |= f.kind == FailureKind::Stream;
                     failures.push(f);
                 }
             }
-            failures.extend(self.check_files(spec, &obs, &mut blessed));
+            failures.extend(self.check_files(bless, spec, &obs, &mut blessed));
             if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end)
                 && let Some(expected) = &invoke.result
                 && let Some(f) = check::values(&invoke.call(), expected, values)
@@ -376,7 +386,7 @@ impl Harness {
             stdout: Output::new(obs.stdout, obs.stdout_truncated, self.options.keep_output),
             stderr: Output::new(obs.stderr, obs.stderr_truncated, self.options.keep_output),
             blessed,
-            notes: obs.notes,
+            notes: obs.notes.into_iter().chain(notes).collect(),
             setup: obs.setup,
         }
     }
@@ -385,6 +395,7 @@ impl Harness {
     /// `{"file": ...}` golden files instead).
     fn check_files(
         &self,
+        bless: bool,
         spec: &Spec,
         obs: &Observation,
         blessed: &mut Vec<PathBuf>,
@@ -395,7 +406,7 @@ impl Harness {
                 continue;
             };
             let golden = match expected {
-                FileExpectation::File(golden) if self.options.bless => {
+                FileExpectation::File(golden) if bless => {
                     match (state, bless_file(golden, state, &spec.base_dir)) {
                         (_, Ok(())) => blessed.push(golden.clone()),
                         (_, Err(m)) => failures.push(Failure::new(
@@ -438,8 +449,10 @@ impl Harness {
 
     /// Checks (or, in bless mode, writes) one stream: against its inline
     /// expectation, else against its conventional golden file when there is one.
+    #[allow(clippy::too_many_arguments)]
     fn check_stream(
         &self,
+        bless: bool,
         bless_roots: &[PathBuf],
         stream: Stream,
         inline: &Option<StreamMatcher>,
@@ -454,11 +467,11 @@ impl Harness {
         let matcher = match inline {
             Some(m) => m.clone(),
             None => convention
-                .filter(|p| p.is_file() || (self.options.bless && !actual.is_empty()))
+                .filter(|p| p.is_file() || (bless && !actual.is_empty()))
                 .map(StreamMatcher::File)?,
         };
-        if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
-            return match bless(path, actual, &obs.redactions, bless_roots) {
+        if let (true, StreamMatcher::File(path)) = (bless, &matcher) {
+            return match write_golden(path, actual, &obs.redactions, bless_roots) {
                 Ok(()) => {
                     blessed.push(path.clone());
                     None
@@ -656,7 +669,7 @@ fn write_inside(path: &Path, bytes: &[u8], roots: &[PathBuf]) -> Result<(), Stri
 
 /// Writes a golden file: the actual output with sandbox paths redacted, so no
 /// machine-specific path ends up in it.
-fn bless(
+fn write_golden(
     path: &Path,
     actual: &[u8],
     redactions: &[(String, String)],

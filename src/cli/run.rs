@@ -116,6 +116,11 @@ pub struct RunArgs {
     /// Skip tests whose name contains PATTERN (repeatable).
     #[arg(long, value_name = "PATTERN")]
     skip: Vec<String>,
+    /// Run one shard of the selected tests: `hash:K/N` (stable across runs and
+    /// machines) or `count:K/N` (round-robin); merge the shards' JSON reports
+    /// with `wasi-conform merge`.
+    #[arg(long, value_name = "hash:K/N|count:K/N")]
+    partition: Option<String>,
     /// List the tests instead of running them.
     #[arg(long)]
     list: bool,
@@ -340,6 +345,12 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         filters: args.filter.clone(),
         exact: args.exact,
         skip: args.skip.clone(),
+        partition: args
+            .partition
+            .as_deref()
+            .map(runner::Partition::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--partition {e}"))?,
     };
     let plan = runner::plan(&suites, &selection, &expectations);
     let show_runtime = backends.len() > 1 || names[0] != wasi_conform::run::embedded::RUNTIME_NAME;
