@@ -196,6 +196,31 @@ impl Harness {
         self.backends.len()
     }
 
+    /// Lets each runtime get ready for the tests it will run (an external
+    /// runtime computes all their command lines at once). Tests whose spec does
+    /// not parse are left out here; running them reports the error.
+    pub fn prepare(&self, plan: &[crate::runner::PlannedTest]) {
+        for (i, backend) in self.backends.iter().enumerate() {
+            if !backend.prepares() {
+                continue;
+            }
+            let tests: Vec<(PathBuf, Option<crate::discover::WasiVersion>, Spec)> = plan
+                .iter()
+                .filter(|p| p.runtime == i && p.expectation.skip.is_none())
+                .filter_map(|p| {
+                    let spec = match &p.test.spec_file {
+                        Some(file) => Spec::from_file(file).ok()?,
+                        None => Spec::default_for(&p.suite.dir),
+                    };
+                    Some((p.test.module.clone(), p.suite.version(), spec))
+                })
+                .collect();
+            let refs: Vec<(&Path, Option<crate::discover::WasiVersion>, &Spec)> =
+                tests.iter().map(|(m, v, s)| (m.as_path(), *v, s)).collect();
+            backend.prepare(&refs);
+        }
+    }
+
     /// Runs one test on the first runtime.
     pub fn run_test(&self, suite: &Suite, test: &TestCase) -> TestOutcome {
         self.run_test_on(0, suite, test)

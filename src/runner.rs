@@ -274,6 +274,7 @@ pub fn run_one(harness: &Harness, planned: &PlannedTest) -> TestRecord {
 /// Runs the plan on `jobs` threads; `emit` gets each record on the calling thread,
 /// in the order tests finish.
 pub fn run(harness: &Harness, plan: &[PlannedTest], jobs: usize, mut emit: impl FnMut(TestRecord)) {
+    harness.prepare(plan);
     let next = AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {

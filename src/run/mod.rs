@@ -120,6 +120,14 @@ pub enum Prepared {
 pub trait Backend: Send + Sync {
     /// The runtime's name and version.
     fn info(&self) -> &RuntimeInfo;
+    /// Gets ready for a run of these tests (module, suite version, spec), e.g.
+    /// by computing all their command lines at once. Optional: `load` works
+    /// without it.
+    fn prepare(&self, _tests: &[(&Path, Option<WasiVersion>, &Spec)]) {}
+    /// Whether [`Backend::prepare`] does anything (so callers can skip gathering).
+    fn prepares(&self) -> bool {
+        false
+    }
     /// Reads, checks and compiles (or otherwise prepares) `module` for `spec`.
     /// `version` is the suite's declared WASI version, if any.
     fn load(
