@@ -377,6 +377,14 @@ impl Backend for Embedded {
         spec: &Spec,
     ) -> Result<Prepared, Failure> {
         let info = ModuleInfo::read(path).map_err(|e| module_failure(e.to_string()))?;
+        // Refused before compiling: a module built for another host would
+        // otherwise compile (seconds, for a big one) only to fail to link.
+        let foreign = info.foreign_imports();
+        if !foreign.is_empty() {
+            return Err(module_failure(foreign_imports_error(
+                path, &foreign, version,
+            )));
+        }
         let set = self.engine_for(EngineKey {
             fuel: spec.limits.fuel.is_some(),
             features: spec.features.clone(),
@@ -429,6 +437,35 @@ fn features_hint(bytes: &[u8], enabled: &FeatureSet) -> String {
 
 fn module_failure(message: String) -> Failure {
     Failure::new(FailureKind::Module, message)
+}
+
+/// A core module importing functions no WASI preview 1 host provides: which
+/// (briefly), and a hint that fits: another WASI version when the unknown
+/// imports are WASI ones, another host altogether when they are not.
+fn foreign_imports_error(
+    path: &Path,
+    foreign: &[(String, usize, Vec<String>)],
+    version: Option<WasiVersion>,
+) -> String {
+    let wasi_like = foreign.iter().any(|(m, ..)| m.starts_with("wasi"));
+    let hint = if wasi_like {
+        format!(
+            "the module may target another WASI version than the harness provides ({}{})",
+            "WASI preview 1: wasi_snapshot_preview1, wasi_unstable",
+            version
+                .map(|v| format!("; the suite declares {}", v.as_str()))
+                .unwrap_or_default()
+        )
+    } else {
+        "these are not WASI imports: the module was built for another host (an embedder's \
+         own ABI), which the harness does not provide"
+            .to_string()
+    };
+    format!(
+        "{}: cannot link: it imports functions that no WASI preview 1 host provides: {}\nhint: {hint}",
+        path.display(),
+        crate::module::describe_foreign(foreign)
+    )
 }
 
 /// Why a core module cannot be linked, with a hint on what the harness provides.
