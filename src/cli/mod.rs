@@ -34,6 +34,9 @@ enum Command {
     New(Box<adhoc::NewArgs>),
     /// Build a conformance matrix from JSON reports (this tool's or the official runner's).
     Matrix(MatrixArgs),
+    /// Print the JSON Schema of spec files (draft 2020-12), as committed in
+    /// docs/spec.schema.json, for editors to validate and complete specs.
+    Schema,
 }
 
 /// When to colour output.
@@ -76,6 +79,10 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args, dashdash),
         Command::New(args) => adhoc::new(*args, wasi_conform::HarnessOptions::default()),
         Command::Matrix(args) => matrix(args),
+        Command::Schema => {
+            print!("{}", wasi_conform::spec::schema::spec_schema_text());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod http;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
