@@ -260,6 +260,34 @@ fn schema_and_parser_agree_on_small_specs() {
     }
 }
 
+/// The ```json blocks of a markdown file that are JSON objects.
+fn json_examples(markdown: &str) -> Vec<Value> {
+    markdown
+        .split("```json\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .filter(Value::is_object)
+        .collect()
+}
+
+#[test]
+fn the_reference_s_examples_validate() {
+    let doc = std::fs::read_to_string("docs/spec-format.md").expect("docs/spec-format.md");
+    let validator = validator();
+    let examples = json_examples(&doc);
+    // The manifest example is not a spec.
+    let specs: Vec<&Value> = examples
+        .iter()
+        .filter(|v| v.get("version").is_none())
+        .collect();
+    assert!(specs.len() >= 8, "only {} spec examples found", specs.len());
+    for spec in specs {
+        let errors = schema_errors(&validator, spec);
+        assert!(errors.is_empty(), "{spec}: {}", errors.join("; "));
+    }
+}
+
 /// The official suite's checkout: `WASI_TESTSUITE`, else /work/wasi-testsuite.
 fn official_suite() -> Option<PathBuf> {
     let root = std::env::var_os("WASI_TESTSUITE")
