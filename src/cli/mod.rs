@@ -36,6 +36,9 @@ enum Command {
     Matrix(MatrixArgs),
     /// Join the JSON reports of shards (`run --partition`) into one report.
     Merge(MergeArgs),
+    /// Print the JSON Schema of spec files (draft 2020-12), as committed in
+    /// docs/spec.schema.json, for editors to validate and complete specs.
+    Schema,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +101,10 @@ pub fn main() -> ExitCode {
         Command::New(args) => adhoc::new(*args, wasi_conform::HarnessOptions::default()),
         Command::Matrix(args) => matrix(args),
         Command::Merge(args) => merge(args),
+        Command::Schema => {
+            print!("{}", wasi_conform::spec::schema::spec_schema_text());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,27 @@
 
 use serde_json::Value;
 
+/// Keys of a `request` operation's expected `response`.
+pub const RESPONSE_KEYS: &[&str] = &["status", "headers", "body"];
+/// Keys of a hosted server.
+pub const SERVER_KEYS: &[&str] = &["name", "kind", "endpoints"];
+/// Kinds of a hosted server (the first is the default).
+pub const SERVER_KINDS: &[&str] = &["listening", "closed"];
+/// Keys of a hosted server's endpoint.
+pub const ENDPOINT_KEYS: &[&str] = &["method", "path", "mode", "response"];
+/// Modes of an endpoint (the first is the default).
+pub const ENDPOINT_MODES: &[&str] = &["static", "echo-body", "echo-headers"];
+/// Keys of a `static` endpoint's response object.
+pub const ENDPOINT_RESPONSE_KEYS: &[&str] = &["status", "headers", "body", "chunks", "trailers"];
+/// Methods an endpoint may answer (any case in a spec).
+pub const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+/// Method of a request or endpoint that names none.
+pub const DEFAULT_METHOD: &str = "GET";
+/// Path of a request or endpoint that names none.
+pub const DEFAULT_PATH: &str = "/";
+/// Status expected of a request, and given by an endpoint, that names none.
+pub const DEFAULT_STATUS: u16 = 200;
+
 fn string_map(v: Option<&Value>, key: &str) -> Result<Vec<(String, String)>, String> {
     match v {
         None => Ok(Vec::new()),
@@ -79,9 +100,9 @@ impl RequestOp {
                 ));
             }
         };
-        check_keys(response, &k("response"), &["status", "headers", "body"])?;
+        check_keys(response, &k("response"), RESPONSE_KEYS)?;
         let status = match response.get("status") {
-            None => 200,
+            None => DEFAULT_STATUS,
             Some(s) => s
                 .as_u64()
                 .and_then(|n| u16::try_from(n).ok())
@@ -93,8 +114,8 @@ impl RequestOp {
                 })?,
         };
         Ok(RequestOp {
-            method: string(m.get("method"), &k("method"), "GET")?.to_ascii_uppercase(),
-            path: string(m.get("path"), &k("path"), "/")?,
+            method: string(m.get("method"), &k("method"), DEFAULT_METHOD)?.to_ascii_uppercase(),
+            path: string(m.get("path"), &k("path"), DEFAULT_PATH)?,
             headers: string_map(m.get("headers"), &k("headers"))?,
             body: string(m.get("body"), &k("body"), "")?,
             expect: ExpectedResponse {
@@ -147,7 +168,7 @@ impl ServerSpec {
             let m = v
                 .as_object()
                 .ok_or_else(|| format!("key `{key}`: expected an object"))?;
-            check_keys(m, &key, &["name", "kind", "endpoints"])?;
+            check_keys(m, &key, SERVER_KEYS)?;
             let name = string(m.get("name"), &format!("{key}.name"), "")?;
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!(
@@ -159,16 +180,17 @@ impl ServerSpec {
                     "key `{key}.name`: server {name:?} is declared twice"
                 ));
             }
-            let closed = match string(m.get("kind"), &format!("{key}.kind"), "listening")?.as_str()
-            {
-                "listening" => false,
-                "closed" => true,
-                other => {
-                    return Err(format!(
-                        "key `{key}.kind`: unknown kind {other:?} (listening, closed)"
-                    ));
-                }
-            };
+            let closed =
+                match string(m.get("kind"), &format!("{key}.kind"), SERVER_KINDS[0])?.as_str() {
+                    "listening" => false,
+                    "closed" => true,
+                    other => {
+                        return Err(format!(
+                            "key `{key}.kind`: unknown kind {other:?} ({})",
+                            SERVER_KINDS.join(", ")
+                        ));
+                    }
+                };
             if closed && m.contains_key("endpoints") {
                 return Err(format!(
                     "key `{key}.endpoints`: a server of kind \"closed\" takes no endpoints"
@@ -203,20 +225,21 @@ impl Endpoint {
         let m = v
             .as_object()
             .ok_or_else(|| format!("key `{key}`: expected an object"))?;
-        check_keys(m, key, &["method", "path", "mode", "response"])?;
-        let method = string(m.get("method"), &format!("{key}.method"), "GET")?.to_ascii_uppercase();
-        const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+        check_keys(m, key, ENDPOINT_KEYS)?;
+        let method =
+            string(m.get("method"), &format!("{key}.method"), DEFAULT_METHOD)?.to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
             return Err(format!(
                 "key `{key}.method`: unknown method {method:?} ({})",
                 METHODS.join(", ")
             ));
         }
-        let path = string(m.get("path"), &format!("{key}.path"), "/")?;
-        let mode = match string(m.get("mode"), &format!("{key}.mode"), "static")?.as_str() {
+        let path = string(m.get("path"), &format!("{key}.path"), DEFAULT_PATH)?;
+        let mode = match string(m.get("mode"), &format!("{key}.mode"), ENDPOINT_MODES[0])?.as_str()
+        {
             "static" => {
                 let mut r = StaticResponse {
-                    status: 200,
+                    status: DEFAULT_STATUS,
                     ..Default::default()
                 };
                 match m.get("response") {
@@ -224,7 +247,7 @@ impl Endpoint {
                     Some(Value::String(s)) => r.body = s.clone(),
                     Some(Value::Object(o)) => {
                         let k = format!("{key}.response");
-                        check_keys(o, &k, &["status", "headers", "body", "chunks", "trailers"])?;
+                        check_keys(o, &k, ENDPOINT_RESPONSE_KEYS)?;
                         if o.contains_key("chunks") && o.contains_key("body") {
                             return Err(format!("key `{k}`: give `body` or `chunks`, not both"));
                         }
@@ -275,7 +298,8 @@ impl Endpoint {
             }
             other => {
                 return Err(format!(
-                    "key `{key}.mode`: unknown mode {other:?} (static, echo-body, echo-headers)"
+                    "key `{key}.mode`: unknown mode {other:?} ({})",
+                    ENDPOINT_MODES.join(", ")
                 ));
             }
         };

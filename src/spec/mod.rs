@@ -1,6 +1,6 @@
 //! Test specs: the JSON file beside a module, parsed and validated into a [`Spec`].
 //!
-//! Both forms of the contract (`shared/spec-format.md`) are read here: the legacy
+//! Both forms of the spec format (`docs/spec-format.md`) are read here: the legacy
 //! single-run form (`args`, `env`, `root`, `dirs`, `exit_code`, `stdout`, `stderr`)
 //! and the operation form (`operations`, `proposals`, `world`, `servers`), plus this
 //! project's extensions. A legacy spec is converted to operations (`run`, `wait`), so
@@ -13,6 +13,7 @@
 //! ```
 
 pub mod http;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,11 +51,11 @@ pub enum SpecError {
 }
 
 /// Keys of the legacy (single-run) form, as in the official runner.
-const LEGACY_KEYS: &[&str] = &["args", "env", "root", "exit_code", "stdout", "stderr"];
+pub const LEGACY_KEYS: &[&str] = &["args", "env", "root", "exit_code", "stdout", "stderr"];
 /// Keys that make a spec an operation spec.
-const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world", "servers"];
+pub const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world", "servers"];
 /// This project's extensions allowed in both forms (plus `debug`, an official key).
-const COMMON_KEYS: &[&str] = &[
+pub const COMMON_KEYS: &[&str] = &[
     "dirs",
     "features",
     "clock",
@@ -65,7 +66,84 @@ const COMMON_KEYS: &[&str] = &[
     "debug",
 ];
 /// Extensions of the legacy form only.
-const LEGACY_EXTENSION_KEYS: &[&str] = &["stdin", "trap", "invoke", "result"];
+pub const LEGACY_EXTENSION_KEYS: &[&str] = &["stdin", "trap", "invoke", "result"];
+/// The top-level key that points editors at the JSON Schema; accepted (a string)
+/// in both forms and otherwise ignored.
+pub const SCHEMA_KEY: &str = "$schema";
+
+/// Each operation `type` and the keys its object may hold (`type` included).
+pub const OPERATION_FIELDS: &[(&str, &[&str])] = &[
+    ("run", &["type", "args", "env", "root"]),
+    ("write", &["type", "id", "payload"]),
+    ("read", &["type", "id", "payload"]),
+    ("wait", &["type", "exit_code", "trap"]),
+    ("connect", &["type", "id", "protocol_type"]),
+    ("send", &["type", "id", "payload"]),
+    ("recv", &["type", "id", "payload"]),
+    (
+        "request",
+        &["type", "method", "path", "headers", "body", "response"],
+    ),
+    ("kill", &["type", "signal"]),
+];
+/// Streams a `write` may name.
+pub const WRITE_STREAMS: &[&str] = &["stdin"];
+/// Streams a `read` may name (the first is the default).
+pub const READ_STREAMS: &[&str] = &["stdout", "stderr"];
+/// `connect` protocols (the first is the default).
+pub const PROTOCOL_TYPES: &[&str] = &["tcp", "udp", "http"];
+/// The connection id of a `connect` that names none.
+pub const DEFAULT_CONNECTION_ID: &str = "server";
+/// The signal of a `kill` that names none.
+pub const DEFAULT_KILL_SIGNAL: &str = "SIGTERM";
+/// `proposals` names.
+pub const PROPOSALS: &[&str] = &["http", "sockets"];
+/// `world` names (the first is the default).
+pub const WORLDS: &[&str] = &["wasi:cli/command", "wasi:http/service"];
+/// Kinds of a `stdout`/`stderr` matcher object.
+pub const STREAM_MATCHER_KINDS: &[&str] = &["contains", "regex", "file"];
+/// Kinds of a `files` check object.
+pub const FILE_CHECK_KINDS: &[&str] = &["contains", "regex", "file", "sha256", "size", "exists"];
+/// Keys of a `dirs` entry in the object form.
+pub const DIR_MOUNT_KEYS: &[&str] = &["host", "guest", "readonly"];
+/// Keys of `clock`.
+pub const CLOCK_KEYS: &[&str] = &["wall", "step_ns"];
+/// Keys of `limits`.
+pub const LIMIT_KEYS: &[&str] = &[
+    "memory_bytes",
+    "output_bytes",
+    "fuel",
+    "open_files",
+    "disk_bytes",
+];
+/// Keys of `invoke`.
+pub const INVOKE_KEYS: &[&str] = &["func", "args"];
+/// Top-level keys that cannot stand beside `invoke` (they apply to `_start` runs).
+pub const INVOKE_EXCLUDES: &[&str] = &["args", "env"];
+/// Words a wasm value may be written as besides numbers (any case).
+pub const WASM_VALUE_WORDS: &[&str] = &[
+    "nan",
+    "inf",
+    "+inf",
+    "-inf",
+    "infinity",
+    "-infinity",
+    "-nan",
+    "+nan",
+];
+
+/// The keys an operation of type `ty` may hold, or `None` for an unknown type.
+pub fn operation_fields(ty: &str) -> Option<&'static [&'static str]> {
+    OPERATION_FIELDS
+        .iter()
+        .find(|(t, _)| *t == ty)
+        .map(|(_, fields)| *fields)
+}
+
+/// Every operation type, in the order of [`OPERATION_FIELDS`].
+pub fn operation_types() -> Vec<&'static str> {
+    OPERATION_FIELDS.iter().map(|(t, _)| *t).collect()
+}
 
 /// A validated test spec.
 #[derive(Debug, Clone)]
@@ -470,20 +548,14 @@ impl Parser<'_> {
         } else {
             SpecForm::Operations
         };
-        let allowed: Vec<&str> = match form {
-            SpecForm::Operations => OPERATION_KEYS.iter().chain(COMMON_KEYS).copied().collect(),
-            _ => LEGACY_KEYS
-                .iter()
-                .chain(COMMON_KEYS)
-                .chain(LEGACY_EXTENSION_KEYS)
-                .copied()
-                .collect(),
-        };
+        let allowed = top_level_keys(form);
         for key in obj.keys() {
             if !allowed.contains(&key.as_str()) {
                 return Err(self.unknown_key(key, &allowed, form));
             }
         }
+        // Only for editors (the JSON Schema); it must still be a string.
+        self.opt_string(obj, SCHEMA_KEY, SCHEMA_KEY)?;
 
         let mut spec = Spec::default_for(&self.base_dir());
         spec.file = Some(self.file.to_path_buf());
@@ -540,18 +612,7 @@ impl Parser<'_> {
                 self.check_order(&spec.operations)?;
             }
             _ => {
-                let trap = self.opt_string(obj, "trap", "trap")?;
-                let exit_code = self.opt_exit_code(obj, "exit_code", "exit_code")?;
-                let exit = match (trap, exit_code) {
-                    (Some(_), Some(_)) => {
-                        return Err(self.err(
-                            "trap",
-                            "`trap` and `exit_code` cannot both be given: a run either traps or exits",
-                        ));
-                    }
-                    (Some(t), None) => ExitExpectation::Trap(t),
-                    (None, code) => ExitExpectation::Code(code.unwrap_or(0)),
-                };
+                let exit = self.exit_expectation(obj, "")?;
                 let mut run = self.run(obj, "")?;
                 run.stdin = self.stdin(obj)?;
                 spec.operations = vec![Operation::Run(run), Operation::Wait(exit)];
@@ -831,8 +892,7 @@ impl Parser<'_> {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(StreamMatcher::Exact(s.clone()))),
             Some(Value::Object(map)) => {
-                let kinds = ["contains", "regex", "file"];
-                self.check_keys(map, key, &kinds)?;
+                self.check_keys(map, key, STREAM_MATCHER_KINDS)?;
                 if map.len() != 1 {
                     return Err(self.err(key, "give exactly one of `contains`, `regex`, `file`"));
                 }
@@ -895,7 +955,7 @@ impl Parser<'_> {
                     in_place: false,
                 },
                 Value::Object(map) => {
-                    self.check_keys(map, &key, &["host", "guest", "readonly"])?;
+                    self.check_keys(map, &key, DIR_MOUNT_KEYS)?;
                     let host = match map.get("host") {
                         Some(Value::String(h)) => self.fixture_dir(h, &format!("{key}.host"))?,
                         Some(other) => {
@@ -956,7 +1016,7 @@ impl Parser<'_> {
         let Value::Object(map) = value else {
             return Err(self.wrong_type("clock", "{\"wall\": ..., \"step_ns\": ...}", value));
         };
-        self.check_keys(map, "clock", &["wall", "step_ns"])?;
+        self.check_keys(map, "clock", CLOCK_KEYS)?;
         let wall_ns = match map.get("wall") {
             None => 0,
             Some(Value::String(s)) => {
@@ -997,17 +1057,7 @@ impl Parser<'_> {
                 value,
             ));
         };
-        self.check_keys(
-            map,
-            "limits",
-            &[
-                "memory_bytes",
-                "output_bytes",
-                "fuel",
-                "open_files",
-                "disk_bytes",
-            ],
-        )?;
+        self.check_keys(map, "limits", LIMIT_KEYS)?;
         Ok(Limits {
             memory_bytes: self.opt_u64(map, "memory_bytes", "limits.memory_bytes")?,
             output_bytes: self.opt_u64(map, "output_bytes", "limits.output_bytes")?,
@@ -1046,7 +1096,7 @@ impl Parser<'_> {
 
     /// One `files` entry: a string, `null`, or one check object.
     fn file_expectation(&self, path: &str, v: &Value) -> Result<FileExpectation, SpecError> {
-        const KINDS: &[&str] = &["contains", "regex", "file", "sha256", "size", "exists"];
+        const KINDS: &[&str] = FILE_CHECK_KINDS;
         let key = format!("files.{path}");
         let map = match v {
             Value::String(s) => return Ok(FileExpectation::Exact(s.clone())),
@@ -1136,7 +1186,7 @@ impl Parser<'_> {
         let Value::Object(map) = value else {
             return Err(self.wrong_type("invoke", "{\"func\": NAME, \"args\": [...]}", value));
         };
-        self.check_keys(map, "invoke", &["func", "args"])?;
+        self.check_keys(map, "invoke", INVOKE_KEYS)?;
         let func = match map.get("func") {
             Some(Value::String(f)) if !f.is_empty() => f.clone(),
             Some(other) => return Err(self.wrong_type("invoke.func", "a function name", other)),
@@ -1152,10 +1202,10 @@ impl Parser<'_> {
             }
             Some(other) => return Err(self.wrong_type("invoke.args", "a list of values", other)),
         };
-        for key in ["args", "env"] {
-            if obj.contains_key(key) {
+        for key in INVOKE_EXCLUDES {
+            if obj.contains_key(*key) {
                 return Err(self.err(
-                    key,
+                    *key,
                     "`invoke` calls a function directly; `args` and `env` apply to `_start` runs",
                 ));
             }
@@ -1175,7 +1225,10 @@ impl Parser<'_> {
                     "sockets" => Ok(Proposal::Sockets),
                     other => Err(self.err(
                         format!("proposals[{i}]"),
-                        format!("unknown proposal `{other}` (known: http, sockets)"),
+                        format!(
+                            "unknown proposal `{other}` (known: {})",
+                            PROPOSALS.join(", ")
+                        ),
                     )),
                 })
                 .collect(),
@@ -1188,7 +1241,7 @@ impl Parser<'_> {
             Some("wasi:http/service") => Ok(World::HttpService),
             Some(other) => Err(self.err(
                 "world",
-                format!("unknown world `{other}` (known: wasi:cli/command, wasi:http/service)"),
+                format!("unknown world `{other}` (known: {})", WORLDS.join(", ")),
             )),
         }
     }
@@ -1198,112 +1251,28 @@ impl Parser<'_> {
         let Value::Object(map) = value else {
             return Err(self.wrong_type(&key, "an operation object with a `type`", value));
         };
-        const TYPES: &[&str] = &[
-            "run", "write", "read", "wait", "connect", "send", "recv", "request", "kill",
-        ];
-        let ty = match map.get("type") {
-            Some(Value::String(t)) => t.as_str(),
-            Some(other) => return Err(self.wrong_type(&format!("{key}.type"), "a string", other)),
-            None => {
-                return Err(self.err(
-                    format!("{key}.type"),
-                    format!("missing (one of: {})", TYPES.join(", ")),
-                ));
-            }
+        let (ty, fields) = self.operation_type(map, &key)?;
+        self.check_keys(map, &key, fields)?;
+        let op = OpFields {
+            parser: self,
+            map,
+            key: &key,
         };
-        let k = |field: &str| format!("{key}.{field}");
-        let payload = |this: &Self| -> Result<String, SpecError> {
-            Ok(this
-                .opt_string(map, "payload", &k("payload"))?
-                .unwrap_or_default())
-        };
-        let id = |this: &Self, default: &str| -> Result<String, SpecError> {
-            Ok(this
-                .opt_string(map, "id", &k("id"))?
-                .unwrap_or_else(|| default.to_string()))
-        };
-        let op = match ty {
-            "run" => {
-                self.check_keys(map, &key, &["type", "args", "env", "root"])?;
-                Operation::Run(self.run(map, &format!("{key}."))?)
-            }
-            "write" => {
-                self.check_keys(map, &key, &["type", "id", "payload"])?;
-                let id = id(self, "stdin")?;
-                if id != "stdin" {
-                    return Err(self.err(k("id"), format!("can only write to `stdin`, not `{id}`")));
-                }
-                Operation::Write {
-                    id,
-                    payload: payload(self)?,
-                }
-            }
-            "read" => {
-                self.check_keys(map, &key, &["type", "id", "payload"])?;
-                let stream = match id(self, "stdout")?.as_str() {
-                    "stdout" => OutputStream::Stdout,
-                    "stderr" => OutputStream::Stderr,
-                    other => {
-                        return Err(self.err(
-                            k("id"),
-                            format!("can only read `stdout` or `stderr`, not `{other}`"),
-                        ));
-                    }
-                };
-                Operation::Read {
-                    id: stream,
-                    payload: payload(self)?,
-                }
-            }
-            "wait" => {
-                self.check_keys(map, &key, &["type", "exit_code", "trap"])?;
-                let trap = self.opt_string(map, "trap", &k("trap"))?;
-                let code = self.opt_exit_code(map, "exit_code", &k("exit_code"))?;
-                Operation::Wait(match (trap, code) {
-                    (Some(_), Some(_)) => {
-                        return Err(self.err(
-                            k("trap"),
-                            "`trap` and `exit_code` cannot both be given: a run either traps or exits",
-                        ));
-                    }
-                    (Some(t), None) => ExitExpectation::Trap(t),
-                    (None, c) => ExitExpectation::Code(c.unwrap_or(0)),
-                })
-            }
-            "connect" => {
-                self.check_keys(map, &key, &["type", "id", "protocol_type"])?;
-                let protocol = self
-                    .opt_string(map, "protocol_type", &k("protocol_type"))?
-                    .unwrap_or_else(|| "tcp".into());
-                if !["tcp", "udp", "http"].contains(&protocol.as_str()) {
-                    return Err(self.err(
-                        k("protocol_type"),
-                        format!("unknown protocol `{protocol}` (known: tcp, udp, http)"),
-                    ));
-                }
-                Operation::Connect {
-                    id: id(self, "server")?,
-                    protocol,
-                }
-            }
-            "send" | "recv" => {
-                self.check_keys(map, &key, &["type", "id", "payload"])?;
-                let Some(id) = self.opt_string(map, "id", &k("id"))? else {
-                    return Err(self.err(k("id"), "missing: name the connection"));
-                };
-                let payload = payload(self)?;
-                if ty == "send" {
-                    Operation::Send { id, payload }
-                } else {
-                    Operation::Recv { id, payload }
-                }
-            }
+        Ok(match ty {
+            "run" => Operation::Run(self.run(map, &format!("{key}."))?),
+            "write" => op.write()?,
+            "read" => op.read()?,
+            "wait" => Operation::Wait(self.exit_expectation(map, &format!("{key}."))?),
+            "connect" => op.connect()?,
+            "send" => Operation::Send {
+                id: op.connection()?,
+                payload: op.payload()?,
+            },
+            "recv" => Operation::Recv {
+                id: op.connection()?,
+                payload: op.payload()?,
+            },
             "request" => {
-                self.check_keys(
-                    map,
-                    &key,
-                    &["type", "method", "path", "headers", "body", "response"],
-                )?;
                 Operation::Request(http::RequestOp::parse(value, &key).map_err(|message| {
                     SpecError::Invalid {
                         file: self.file.to_path_buf(),
@@ -1311,24 +1280,56 @@ impl Parser<'_> {
                     }
                 })?)
             }
-            "kill" => {
-                self.check_keys(map, &key, &["type", "signal"])?;
-                Operation::Kill {
-                    signal: self
-                        .opt_string(map, "signal", &k("signal"))?
-                        .unwrap_or_else(|| "SIGTERM".into()),
-                }
-            }
-            other => {
-                let mut m = format!("unknown operation type `{other}`");
-                if let Some(s) = did_you_mean(other, TYPES) {
-                    m.push_str(&format!("; did you mean `{s}`?"));
-                }
-                m.push_str(&format!(" (known: {})", TYPES.join(", ")));
-                return Err(self.err(k("type"), m));
+            "kill" => Operation::Kill {
+                signal: op.string_or("signal", DEFAULT_KILL_SIGNAL)?,
+            },
+            other => unreachable!("operation type `{other}` is listed but not parsed"),
+        })
+    }
+
+    /// An operation's `type` and the keys that type allows.
+    fn operation_type<'v>(
+        &self,
+        map: &'v Map<String, Value>,
+        key: &str,
+    ) -> Result<(&'v str, &'static [&'static str]), SpecError> {
+        let types = operation_types();
+        let ty = match map.get("type") {
+            Some(Value::String(t)) => t.as_str(),
+            Some(other) => return Err(self.wrong_type(&format!("{key}.type"), "a string", other)),
+            None => {
+                return Err(self.err(
+                    format!("{key}.type"),
+                    format!("missing (one of: {})", types.join(", ")),
+                ));
             }
         };
-        Ok(op)
+        operation_fields(ty).map(|f| (ty, f)).ok_or_else(|| {
+            let mut m = format!("unknown operation type `{ty}`");
+            if let Some(s) = did_you_mean(ty, &types) {
+                m.push_str(&format!("; did you mean `{s}`?"));
+            }
+            m.push_str(&format!(" (known: {})", types.join(", ")));
+            self.err(format!("{key}.type"), m)
+        })
+    }
+
+    /// `exit_code` or `trap` (not both) of a legacy spec (`prefix` empty) or a `wait`.
+    fn exit_expectation(
+        &self,
+        obj: &Map<String, Value>,
+        prefix: &str,
+    ) -> Result<ExitExpectation, SpecError> {
+        let trap = self.opt_string(obj, "trap", &format!("{prefix}trap"))?;
+        let code = self.opt_exit_code(obj, "exit_code", &format!("{prefix}exit_code"))?;
+        match (trap, code) {
+            (Some(_), Some(_)) => Err(self.err(
+                format!("{prefix}trap"),
+                "`trap` and `exit_code` cannot both be given: a run either traps or exits",
+            )),
+            (Some(t), None) => Ok(ExitExpectation::Trap(t)),
+            (None, c) => Ok(ExitExpectation::Code(c.unwrap_or(0))),
+        }
     }
 
     /// The contract's ordering rules.
@@ -1397,6 +1398,102 @@ impl Parser<'_> {
     }
 }
 
+/// The fields of one operation object, read with its key for errors.
+struct OpFields<'a> {
+    parser: &'a Parser<'a>,
+    map: &'a Map<String, Value>,
+    key: &'a str,
+}
+
+impl OpFields<'_> {
+    fn field(&self, name: &str) -> String {
+        format!("{}.{name}", self.key)
+    }
+
+    fn string_or(&self, name: &str, default: &str) -> Result<String, SpecError> {
+        Ok(self
+            .parser
+            .opt_string(self.map, name, &self.field(name))?
+            .unwrap_or_else(|| default.to_string()))
+    }
+
+    fn payload(&self) -> Result<String, SpecError> {
+        self.string_or("payload", "")
+    }
+
+    /// `id` of a `send`/`recv`: required.
+    fn connection(&self) -> Result<String, SpecError> {
+        self.parser
+            .opt_string(self.map, "id", &self.field("id"))?
+            .ok_or_else(|| {
+                self.parser
+                    .err(self.field("id"), "missing: name the connection")
+            })
+    }
+
+    fn write(&self) -> Result<Operation, SpecError> {
+        let id = self.string_or("id", WRITE_STREAMS[0])?;
+        if !WRITE_STREAMS.contains(&id.as_str()) {
+            return Err(self.parser.err(
+                self.field("id"),
+                format!("can only write to `stdin`, not `{id}`"),
+            ));
+        }
+        Ok(Operation::Write {
+            id,
+            payload: self.payload()?,
+        })
+    }
+
+    fn read(&self) -> Result<Operation, SpecError> {
+        let stream = match self.string_or("id", READ_STREAMS[0])?.as_str() {
+            "stdout" => OutputStream::Stdout,
+            "stderr" => OutputStream::Stderr,
+            other => {
+                return Err(self.parser.err(
+                    self.field("id"),
+                    format!("can only read `stdout` or `stderr`, not `{other}`"),
+                ));
+            }
+        };
+        Ok(Operation::Read {
+            id: stream,
+            payload: self.payload()?,
+        })
+    }
+
+    fn connect(&self) -> Result<Operation, SpecError> {
+        let protocol = self.string_or("protocol_type", PROTOCOL_TYPES[0])?;
+        if !PROTOCOL_TYPES.contains(&protocol.as_str()) {
+            return Err(self.parser.err(
+                self.field("protocol_type"),
+                format!(
+                    "unknown protocol `{protocol}` (known: {})",
+                    PROTOCOL_TYPES.join(", ")
+                ),
+            ));
+        }
+        Ok(Operation::Connect {
+            id: self.string_or("id", DEFAULT_CONNECTION_ID)?,
+            protocol,
+        })
+    }
+}
+
+/// The top-level keys a spec of this form may hold.
+pub fn top_level_keys(form: SpecForm) -> Vec<&'static str> {
+    let keys: Vec<&'static str> = match form {
+        SpecForm::Operations => OPERATION_KEYS.iter().chain(COMMON_KEYS).copied().collect(),
+        _ => LEGACY_KEYS
+            .iter()
+            .chain(COMMON_KEYS)
+            .chain(LEGACY_EXTENSION_KEYS)
+            .copied()
+            .collect(),
+    };
+    keys.into_iter().chain([SCHEMA_KEY]).collect()
+}
+
 /// Checks that a JSON value can stand for a wasm number.
 fn check_wasm_value(v: &Value) -> Result<(), String> {
     match v {
@@ -1404,17 +1501,7 @@ fn check_wasm_value(v: &Value) -> Result<(), String> {
         Value::String(s) => {
             let t = s.trim();
             let lower = t.to_ascii_lowercase();
-            let special = [
-                "nan",
-                "inf",
-                "+inf",
-                "-inf",
-                "infinity",
-                "-infinity",
-                "-nan",
-                "+nan",
-            ];
-            if special.contains(&lower.as_str())
+            if WASM_VALUE_WORDS.contains(&lower.as_str())
                 || t.parse::<i128>().is_ok()
                 || t.parse::<f64>().is_ok()
             {
@@ -1649,6 +1736,40 @@ mod tests {
         assert_eq!(s.invoke.as_ref().unwrap().func, "f");
         assert!(err(r#"{"invoke": {"func": "f", "args": ["abc"]}}"#).contains("invoke.args[0]"));
         assert!(err(r#"{"clock": {"wall": "tomorrow"}}"#).contains("clock.wall"));
+    }
+
+    #[test]
+    fn schema_key_is_accepted_and_ignored() {
+        let s = parse(r#"{"$schema": "../../docs/spec.schema.json", "exit_code": 2}"#).unwrap();
+        assert_eq!(s.form, SpecForm::Legacy);
+        assert_eq!(s.final_exit(), Some(&ExitExpectation::Code(2)));
+        let s = parse(
+            r#"{"$schema": "https://example.org/spec.schema.json",
+                "operations": [{"type": "run"}, {"type": "wait"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.form, SpecForm::Operations);
+        let s = parse(r#"{"$schema": "spec.schema.json"}"#).unwrap();
+        assert_eq!(s.operations, Spec::default_for(Path::new("dir")).operations);
+        let e = err(r#"{"$schema": 1}"#);
+        assert!(e.contains("key `$schema`: expected a string"), "{e}");
+    }
+
+    #[test]
+    fn every_listed_operation_type_parses() {
+        for ty in operation_types() {
+            let middle = match ty {
+                "run" | "wait" => String::new(),
+                "send" | "recv" => {
+                    format!(r#", {{"type": "connect", "id": "c"}}, {{"type": "{ty}", "id": "c"}}"#)
+                }
+                _ => format!(r#", {{"type": "{ty}"}}"#),
+            };
+            let text =
+                format!(r#"{{"operations": [{{"type": "run"}}{middle}, {{"type": "wait"}}]}}"#);
+            let s = parse(&text).unwrap_or_else(|e| panic!("{ty}: {e}"));
+            assert!(s.operations.iter().any(|o| o.kind() == ty), "{ty}");
+        }
     }
 
     #[test]
