@@ -1008,23 +1008,33 @@ mod tests {
         assert!(e.contains("env::f"), "{e}");
     }
 
-    /// OS threads of this process whose name starts with `prefix`.
-    fn os_threads(prefix: &str) -> usize {
+    /// This process's OS threads: how many have each name (cut to 15 bytes).
+    fn os_threads() -> std::collections::BTreeMap<String, usize> {
+        let mut names = std::collections::BTreeMap::new();
         let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return 0;
+            return names;
         };
-        tasks
-            .filter_map(Result::ok)
-            .filter(|t| {
-                std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix))
-            })
-            .count()
+        for task in tasks.filter_map(Result::ok) {
+            if let Ok(name) = std::fs::read_to_string(task.path().join("comm")) {
+                *names.entry(name.trim_end().to_string()).or_default() += 1;
+            }
+        }
+        names
+    }
+
+    /// OS threads of this process running wasm threads.
+    fn wasm_threads() -> usize {
+        os_threads()
+            .iter()
+            .filter(|(name, _)| name.starts_with("wasi-thread-"))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Waits (up to 5 s) until no program and no wasm thread is left.
     fn settle() {
         let start = Instant::now();
-        while (live_programs() > 0 || os_threads("wasi-thread-") > 0)
+        while (live_programs() > 0 || wasm_threads() > 0)
             && start.elapsed() < Duration::from_secs(5)
         {
             std::thread::sleep(Duration::from_millis(10));
@@ -1072,21 +1082,24 @@ mod tests {
         };
         round(0);
         settle();
-        let before = os_threads("");
+        let before = os_threads();
         let start = Instant::now();
         for n in 1..=20 {
             round(n);
         }
         let elapsed = start.elapsed();
         settle();
-        let after = os_threads("");
+        let after = os_threads();
         eprintln!(
-            "{} tests x 20 in {elapsed:?}; OS threads {before} before, {after} after",
+            "{} tests x 20 in {elapsed:?}; OS threads by name before: {before:?}; after: {after:?}",
             tests.len()
         );
         assert_eq!(live_programs(), 0, "programs left");
-        assert_eq!(os_threads("wasi-thread-"), 0, "wasm threads left");
-        assert!(after <= before + super::super::THREADS_BLOCKING_THREADS);
+        assert_eq!(wasm_threads(), 0, "wasm threads left");
+        let count = |threads: &std::collections::BTreeMap<String, usize>| -> usize {
+            threads.values().sum()
+        };
+        assert!(count(&after) <= count(&before) + super::super::THREADS_BLOCKING_THREADS);
     }
 
     #[test]
