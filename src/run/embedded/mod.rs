@@ -144,7 +144,7 @@ struct EngineSet {
     core: Linker<GuestState>,
     component: wasmtime::component::Linker<ComponentState>,
     /// For wasi-threads modules; only engines with the threads proposal have one.
-    threads: Option<Linker<ThreadState>>,
+    threads: Option<threads::Host>,
 }
 
 /// What tells engines apart: fuel metering and the wasm proposals enabled.
@@ -192,7 +192,7 @@ impl EngineSet {
         wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         let component = component::linker(&engine)?;
         let threads = if key.features.contains(Feature::Threads) {
-            Some(threads::linker(&engine)?)
+            Some(threads::Host::new(&engine)?)
         } else {
             None
         };
@@ -452,15 +452,16 @@ impl Embedded {
                 path.display()
             )));
         }
-        let module: Module = self.compile(set, path, &info.bytes)?;
-        threads::check_module(&module)
-            .map_err(|m| module_failure(format!("{}: {m}", path.display())))?;
-        let linker = set.threads.clone().ok_or_else(|| {
+        let host = set.threads.as_ref().ok_or_else(|| {
             Failure::new(
                 FailureKind::Setup,
-                "internal error: the engine has no threads linker",
+                "internal error: the engine has no threads host",
             )
         })?;
+        let module: Module = self.compile(set, path, &info.bytes)?;
+        host.check_module(&module)
+            .map_err(|m| module_failure(format!("{}: {m}", path.display())))?;
+        let linker = host.linker().clone();
         let runtime = self.threads_runtime()?;
         Ok(Target::Threads {
             module,

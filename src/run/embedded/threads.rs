@@ -41,8 +41,8 @@ use tokio::runtime::Handle;
 use tokio::sync::{oneshot, watch};
 use wasmtime::error::Context as _;
 use wasmtime::{
-    AsContextMut, Caller, Engine, ExternType, InstancePre, Linker, MemoryType, Module,
-    SharedMemory, Store, StoreLimits, TypedFunc, UpdateDeadline,
+    AsContextMut, Caller, Engine, Extern, ExternType, Func, FuncType, InstancePre, Linker,
+    MemoryType, Module, SharedMemory, Store, StoreLimits, TypedFunc, UpdateDeadline, ValType,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1 as _};
@@ -203,26 +203,107 @@ enum Kind {
     },
 }
 
-/// Checks, before any run, that a compiled module can run here: one imported
-/// memory, shared; only imports this host provides; `_start: () -> ()`.
-pub(super) fn check_module(module: &Module) -> Result<(), String> {
-    memory_import(module)?;
-    let unknown: Vec<String> = module
-        .imports()
-        .filter(|i| matches!(i.ty(), ExternType::Func(_)) && !provides(i.module(), i.name()))
-        .map(|i| format!("{}::{}", i.module(), i.name()))
+/// The threads host of one engine: the linker every program clones (to add
+/// its memory), and the types of the functions it defines, to check a module's
+/// imports before any run.
+pub(super) struct Host {
+    linker: Linker<ThreadState>,
+    functions: Vec<(String, String, FuncType)>,
+}
+
+impl Host {
+    pub(super) fn new(engine: &Engine) -> wasmtime::Result<Host> {
+        Ok(Host {
+            linker: linker(engine)?,
+            functions: provided_functions(engine)?,
+        })
+    }
+
+    pub(super) fn linker(&self) -> &Linker<ThreadState> {
+        &self.linker
+    }
+
+    /// Checks that a compiled module can run here: one imported memory,
+    /// shared; only function imports this host defines, with their types;
+    /// `_start: () -> ()`.
+    pub(super) fn check_module(&self, module: &Module) -> Result<(), String> {
+        memory_import(module)?;
+        let problems: Vec<String> = module
+            .imports()
+            .filter_map(|i| self.import_problem(i.module(), i.name(), &i.ty()))
+            .collect();
+        if !problems.is_empty() {
+            return Err(format!(
+                "cannot link: {}\nhint: wasi-threads modules get `wasi`::`thread-spawn` \
+                 and wasi_snapshot_preview1, and nothing else",
+                problems.join("; ")
+            ));
+        }
+        match module.get_export("_start") {
+            Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => {
+                Ok(())
+            }
+            _ => Err("a wasi-threads module must export `_start: () -> ()`".into()),
+        }
+    }
+
+    /// What is wrong with a function import, if anything.
+    fn import_problem(&self, module: &str, name: &str, ty: &ExternType) -> Option<String> {
+        let ExternType::Func(ty) = ty else {
+            return None;
+        };
+        let provided = self
+            .functions
+            .iter()
+            .find(|(m, n, _)| m == module && n == name);
+        match provided {
+            None => Some(format!("unknown import {module}::{name}")),
+            Some((_, _, want)) if !ty.matches(want) => Some(format!(
+                "import {module}::{name} has type {}, but the host's is {}",
+                signature(ty),
+                signature(want)
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
+/// A function type as WAT writes it: `(func (param i32) (result i32))`.
+fn signature(ty: &FuncType) -> String {
+    let list = |kind: &str, types: Vec<String>| {
+        if types.is_empty() {
+            String::new()
+        } else {
+            format!(" ({kind} {})", types.join(" "))
+        }
+    };
+    let params = list("param", ty.params().map(|t| t.to_string()).collect());
+    let results = list("result", ty.results().map(|t| t.to_string()).collect());
+    format!("(func{params}{results})")
+}
+
+/// The types of the functions [`linker`] defines: wasmtime-wasi's p1 ones (as
+/// its own linker has them) and `thread-spawn: (i32) -> i32`.
+fn provided_functions(engine: &Engine) -> wasmtime::Result<Vec<(String, String, FuncType)>> {
+    let mut reference: Linker<WasiP1Ctx> = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut reference, |ctx| ctx)?;
+    let mut store = Store::new(engine, wasmtime_wasi::WasiCtxBuilder::new().build_p1());
+    let funcs: Vec<(String, Func)> = reference
+        .iter(&mut store)
+        .filter_map(|(module, name, item)| match item {
+            Extern::Func(f) if module == P1 => Some((name.to_string(), f)),
+            _ => None,
+        })
         .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "cannot link: unknown import(s) {}\nhint: wasi-threads modules get `wasi`::\
-             `thread-spawn` and wasi_snapshot_preview1, and nothing else",
-            unknown.join(", ")
-        ));
+    let mut functions: Vec<(String, String, FuncType)> = funcs
+        .into_iter()
+        .map(|(name, f)| (P1.to_string(), name, f.ty(&store)))
+        .collect();
+    for name in SPAWN_NAMES {
+        let ty = FuncType::new(engine, [ValType::I32], [ValType::I32]);
+        functions.push(("wasi".into(), name.into(), ty));
     }
-    match module.get_export("_start") {
-        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => Ok(()),
-        _ => Err("a wasi-threads module must export `_start: () -> ()`".into()),
-    }
+    Ok(functions)
 }
 
 /// The module's one imported memory, which must be shared.
@@ -248,7 +329,7 @@ fn has_thread_entry(module: &Module) -> bool {
 }
 
 impl Program {
-    /// Starts `module`'s `_start` on a new thread. `linker` comes from [`linker`];
+    /// Starts `module`'s `_start` on a new thread. `linker` comes from [`Host::linker`];
     /// `rt` is a multi-threaded runtime whose workers drive timers and I/O.
     pub(super) fn start(
         linker: &Linker<ThreadState>,
@@ -669,11 +750,9 @@ macro_rules! maybe_await {
 }
 
 /// Defines `add_shared_p1`, which adds the p1 functions that run against the
-/// program's shared context, and `SHARED_P1`, their names.
+/// program's shared context.
 macro_rules! shared_p1 {
     ($($kind:tt $name:ident ($($a:ident : $t:ty),*);)*) => {
-        const SHARED_P1: &[&str] = &[$(stringify!($name)),*];
-
         fn add_shared_p1(linker: &mut Linker<ThreadState>) -> wasmtime::Result<()> {
             $(linker.func_wrap_async(
                 P1,
@@ -739,26 +818,6 @@ shared_p1!(
     sync sock_shutdown(a0: i32, a1: i32);
 );
 
-/// The p1 functions [`linker`] defines outside `SHARED_P1`.
-const ROUTED_P1: &[&str] = &[
-    "fd_close",
-    "fd_renumber",
-    "fd_fdstat_set_flags",
-    "fd_read",
-    "poll_oneoff",
-    "proc_exit",
-    "sched_yield",
-];
-
-/// Whether [`linker`] defines the function `module::name`.
-fn provides(module: &str, name: &str) -> bool {
-    match module {
-        "wasi" => SPAWN_NAMES.contains(&name),
-        P1 => SHARED_P1.contains(&name) || ROUTED_P1.contains(&name),
-        _ => false,
-    }
-}
-
 /// Runs a p1 call on the thread's private context (`private`, taking the stdin
 /// lock too with `stdin`) or on the program's shared one.
 async fn routed<F, R>(
@@ -801,7 +860,7 @@ fn touches_stdio(caller: &Caller<'_, ThreadState>, fd: i32) {
 
 /// A linker with wasi-threads' `thread-spawn` and wasi_snapshot_preview1 for
 /// [`Program`]s (one per engine; each program clones it to add its memory).
-pub(super) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ThreadState>> {
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<ThreadState>> {
     let mut l: Linker<ThreadState> = Linker::new(engine);
     for name in SPAWN_NAMES {
         l.func_wrap_async(
@@ -935,7 +994,7 @@ fn add_contextless(l: &mut Linker<ThreadState>) -> wasmtime::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmtime::{Config, Extern};
+    use wasmtime::Config;
 
     fn engine() -> Engine {
         let mut config = Config::new();
@@ -944,68 +1003,46 @@ mod tests {
         Engine::new(&config).unwrap()
     }
 
-    /// The wasi_snapshot_preview1 functions of wasmtime-wasi's own linker, as
-    /// `(name, WAT function type)`.
-    fn reference_p1(engine: &Engine) -> Vec<(String, String)> {
-        let mut reference: Linker<WasiP1Ctx> = Linker::new(engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut reference, |t| t).unwrap();
-        let mut store = Store::new(engine, wasmtime_wasi::WasiCtxBuilder::new().build_p1());
-        let defs: Vec<(String, String, Extern)> = reference
-            .iter(&mut store)
-            .filter(|(m, _, _)| *m == P1)
-            .map(|(m, name, e)| (m.to_string(), name.to_string(), e))
-            .collect();
-        defs.into_iter()
-            .filter_map(|(_, name, e)| {
-                let Extern::Func(f) = e else { return None };
-                let ty = f.ty(&store);
-                let params: Vec<String> = ty.params().map(|p| p.to_string()).collect();
-                let results: Vec<String> = ty.results().map(|p| p.to_string()).collect();
-                let sig = format!(
-                    "(func (param {}) (result {}))",
-                    params.join(" "),
-                    results.join(" ")
-                );
-                Some((name, sig))
-            })
-            .collect()
-    }
-
     #[test]
-    fn linker_provides_every_p1_function_with_wasmtime_wasis_types() {
+    fn the_linker_defines_every_function_it_declares_with_its_type() {
         let engine = engine();
-        let reference = reference_p1(&engine);
-        assert!(reference.len() >= 45, "{reference:?}");
+        let host = Host::new(&engine).unwrap();
+        assert!(host.functions.len() >= 47, "{}", host.functions.len());
         let mut wat = String::from("(module\n");
-        for (name, sig) in &reference {
-            assert!(provides(P1, name), "`provides` misses {name}");
-            wat.push_str(&format!("  (import \"{P1}\" \"{name}\" {sig})\n"));
+        for (module, name, ty) in &host.functions {
+            let ty = signature(ty);
+            wat.push_str(&format!("  (import \"{module}\" \"{name}\" {ty})\n"));
         }
         wat.push(')');
         let module = Module::new(&engine, &wat).unwrap();
-        linker(&engine).unwrap().instantiate_pre(&module).unwrap();
-        let names = SHARED_P1.iter().chain(ROUTED_P1);
-        for name in names {
-            assert!(reference.iter().any(|(n, _)| n == name), "{name} is not p1");
-        }
-        assert_eq!(SHARED_P1.len() + ROUTED_P1.len(), reference.len());
+        host.linker().instantiate_pre(&module).unwrap();
     }
 
     #[test]
     fn checks_the_imports_of_wasi_threads_modules() {
         let engine = engine();
+        let host = Host::new(&engine).unwrap();
+        let check = |wat: &str| host.check_module(&Module::new(&engine, wat).unwrap());
         let ok = r#"(module (import "env" "memory" (memory 1 1 shared))
             (import "wasi" "thread-spawn" (func (param i32) (result i32)))
             (func (export "_start")))"#;
-        check_module(&Module::new(&engine, ok).unwrap()).unwrap();
+        check(ok).unwrap();
         let unshared = r#"(module (import "env" "memory" (memory 1 1))
             (func (export "_start")))"#;
-        let e = check_module(&Module::new(&engine, unshared).unwrap()).unwrap_err();
+        let e = check(unshared).unwrap_err();
         assert!(e.contains("a shared one"), "{e}");
         let foreign = r#"(module (import "env" "memory" (memory 1 1 shared))
             (import "env" "f" (func)) (func (export "_start")))"#;
-        let e = check_module(&Module::new(&engine, foreign).unwrap()).unwrap_err();
-        assert!(e.contains("env::f"), "{e}");
+        let e = check(foreign).unwrap_err();
+        assert!(e.contains("unknown import env::f"), "{e}");
+        let mistyped = r#"(module (import "env" "memory" (memory 1 1 shared))
+            (import "wasi_snapshot_preview1" "proc_exit" (func (param i64)))
+            (func (export "_start")))"#;
+        let e = check(mistyped).unwrap_err();
+        assert!(e.contains("proc_exit has type"), "{e}");
+        let no_start = r#"(module (import "env" "memory" (memory 1 1 shared)))"#;
+        let e = check(no_start).unwrap_err();
+        assert!(e.contains("_start"), "{e}");
     }
 
     /// This process's OS threads: how many have each name (cut to 15 bytes).
