@@ -3,7 +3,7 @@
 //! A wasi-threads module imports `wasi`/`thread-spawn: (i32) -> i32` (or the older
 //! `thread_spawn`) and one shared memory, exports `wasi_thread_start(tid: i32,
 //! arg: i32)`, and uses `wasi_snapshot_preview1` for the rest. This module runs
-//! one such *program* per run (the design note: `notes/wasi-threads.md`):
+//! one such *program* per run:
 //!
 //! - **Threads.** Every wasm thread, `_start` included, is a fresh instance of the
 //!   module in its own `Store`, run by `call_async` on its own OS thread (a thread
@@ -383,9 +383,10 @@ fn clamp(ty: &MemoryType, cap_bytes: u64) -> wasmtime::Result<MemoryType> {
     let cap_pages = cap_bytes / ty.page_size();
     if ty.minimum() > cap_pages {
         wasmtime::bail!(
-            "memory limit exceeded: the shared memory's minimum of {} pages is more than \
-             the cap of {cap_bytes} bytes",
-            ty.minimum()
+            "the shared memory's minimum of {} pages ({} bytes) is more than the memory \
+             limit of {cap_bytes} bytes",
+            ty.minimum(),
+            ty.minimum().saturating_mul(ty.page_size())
         );
     }
     let max = ty.maximum().map_or(cap_pages, |m| m.min(cap_pages));
@@ -1146,6 +1147,6 @@ mod tests {
         assert_eq!(clamped.maximum(), Some(32));
         assert!(clamped.is_shared());
         let e = clamp(&MemoryType::shared(64, 64), 2 << 20).unwrap_err();
-        assert!(format!("{e}").contains("memory limit exceeded"), "{e}");
+        assert!(format!("{e}").contains("more than the memory limit"), "{e}");
     }
 }
