@@ -1069,14 +1069,15 @@ mod tests {
             .sum()
     }
 
-    /// Waits (up to 5 s) until no program and no wasm thread is left.
-    fn settle() {
+    /// Waits (up to 5 s) until no program and no wasm thread is left; how long.
+    fn settle() -> Duration {
         let start = Instant::now();
         while (live_programs() > 0 || wasm_threads() > 0)
             && start.elapsed() < Duration::from_secs(5)
         {
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(1));
         }
+        start.elapsed()
     }
 
     /// Runs the threads suite and the hostile `thread-*` tests 20 times in one
@@ -1126,10 +1127,11 @@ mod tests {
             round(n);
         }
         let elapsed = start.elapsed();
-        settle();
+        let settled = settle();
         let after = os_threads();
         eprintln!(
-            "{} tests x 20 in {elapsed:?}; OS threads by name before: {before:?}; after: {after:?}",
+            "{} tests x 20 in {elapsed:?}, the last threads gone {settled:?} later; \
+             OS threads by name before: {before:?}; after: {after:?}",
             tests.len()
         );
         assert_eq!(live_programs(), 0, "programs left");
