@@ -5,7 +5,8 @@
 //!
 //! ```no_run
 //! # fn records() -> Vec<wasi_conform::runner::TestRecord> { Vec::new() }
-//! for r in wasi_conform::differential::compare(&records()) {
+//! # let harness = wasi_conform::Harness::new(Default::default()).unwrap();
+//! for r in wasi_conform::differential::compare(&records(), harness.runtimes()) {
 //!     println!("{} {}", r.full_name(), r.outcome);
 //! }
 //! ```
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::check::{self, Failure, FailureKind, GuestEnd};
-use crate::harness::TestOutcome;
+use crate::harness::{Output, TestOutcome};
 use crate::run::RuntimeInfo;
 use crate::runner::{Outcome, TestRecord};
 
@@ -54,23 +55,32 @@ impl Ending {
     }
 }
 
-/// What is compared of one runtime's run.
+/// What is compared of one runtime's run: how it ended and its whole streams
+/// (by digest; the kept start of each shows the difference).
 struct Behaviour<'a> {
     runtime: &'a RuntimeInfo,
     ending: Ending,
-    stdout: &'a [u8],
-    stderr: &'a [u8],
+    stdout: &'a Output,
+    stderr: &'a Output,
 }
 
 impl Behaviour<'_> {
     fn same(&self, other: &Behaviour<'_>) -> bool {
-        self.ending == other.ending && self.stdout == other.stdout && self.stderr == other.stderr
+        self.ending == other.ending
+            && same_stream(self.stdout, other.stdout)
+            && same_stream(self.stderr, other.stderr)
     }
+}
+
+fn same_stream(a: &Output, b: &Output) -> bool {
+    a.len == b.len && a.digest == b.digest
 }
 
 /// One differential record per test that ran on at least two runtimes (in the
 /// order the tests first appear): passed when every runtime behaved alike.
-pub fn compare(records: &[TestRecord]) -> Vec<TestRecord> {
+/// `runtimes` is the order runtimes were selected in: the first of the largest
+/// group of agreeing runtimes is the reference the others are diffed against.
+pub fn compare(records: &[TestRecord], runtimes: &[Arc<RuntimeInfo>]) -> Vec<TestRecord> {
     let mut groups: BTreeMap<(String, String), Vec<&TestRecord>> = BTreeMap::new();
     let mut order: Vec<(String, String)> = Vec::new();
     for r in records {
@@ -80,25 +90,19 @@ pub fn compare(records: &[TestRecord]) -> Vec<TestRecord> {
         }
         groups.entry(key).or_default().push(r);
     }
-    let runtimes: Vec<&str> = {
-        let mut names: Vec<&str> = Vec::new();
-        for r in records {
-            if !names.contains(&r.runtime.name.as_str()) {
-                names.push(&r.runtime.name);
-            }
-        }
-        names
-    };
+    let rank = |r: &TestRecord| runtimes.iter().position(|x| **x == *r.runtime);
+    let names: Vec<&str> = runtimes.iter().map(|r| r.name.as_str()).collect();
     let info = Arc::new(RuntimeInfo {
         name: RUNTIME_NAME.into(),
-        version: runtimes.join(" vs "),
+        version: names.join(" vs "),
     });
     order
         .into_iter()
         .filter_map(|key| {
-            let members = &groups[&key];
+            let mut members = groups[&key].clone();
+            members.sort_by_key(|r| rank(r));
             let first = members[0];
-            let (outcome, result) = judge(members);
+            let (outcome, result) = judge(&members);
             (members.len() >= 2).then(|| TestRecord {
                 suite: Arc::clone(&first.suite),
                 test: first.test.clone(),
@@ -143,6 +147,8 @@ fn judge(members: &[&TestRecord]) -> (Outcome, TestOutcome) {
     if classes.len() == 1 {
         return (Outcome::Pass, TestOutcome::default());
     }
+    // Largest group first; among equals, the one holding the earliest runtime
+    // (a stable sort keeps the runtimes' order).
     classes.sort_by_key(|c| std::cmp::Reverse(c.len()));
     let names = |c: &[&Behaviour<'_>]| {
         c.iter()
@@ -181,12 +187,23 @@ fn judge(members: &[&TestRecord]) -> (Outcome, TestOutcome) {
             ("stdout", reference.stdout, other.stdout),
             ("stderr", reference.stderr, other.stderr),
         ] {
-            if a != b {
+            if !same_stream(a, b) {
+                let partial = if a.complete() && b.complete() {
+                    String::new()
+                } else {
+                    format!(
+                        " (the first {} and {} of {} and {} bytes)",
+                        a.bytes.len(),
+                        b.bytes.len(),
+                        a.len,
+                        b.len
+                    )
+                };
                 message.push_str(&format!(
-                    "\n  {name} ({} = expected, {} = actual):\n{}",
+                    "\n  {name} ({} = expected, {} = actual){partial}:\n{}",
                     reference.runtime.name,
                     other.runtime.name,
-                    indent(&check::diff(a, b, false))
+                    indent(&check::diff(&a.bytes, &b.bytes, false))
                 ));
             }
         }
@@ -234,7 +251,7 @@ mod tests {
             outcome: Outcome::Pass,
             result: TestOutcome {
                 end: Some(end),
-                stdout: stdout.as_bytes().to_vec(),
+                stdout: Output::new(stdout.as_bytes().to_vec(), false, true),
                 ..TestOutcome::default()
             },
         }
@@ -242,19 +259,34 @@ mod tests {
 
     #[test]
     fn agreement_passes_and_disagreement_names_the_groups() {
-        let same = compare(&[
-            record("a", GuestEnd::Exited(0), "x\n"),
-            record("b", GuestEnd::Exited(0), "x\n"),
-        ]);
+        let order: Vec<Arc<RuntimeInfo>> = ["a", "b", "c"]
+            .iter()
+            .map(|n| {
+                Arc::new(RuntimeInfo {
+                    name: n.to_string(),
+                    version: "1".into(),
+                })
+            })
+            .collect();
+        let same = compare(
+            &[
+                record("b", GuestEnd::Exited(0), "x\n"),
+                record("a", GuestEnd::Exited(0), "x\n"),
+            ],
+            &order,
+        );
         assert_eq!(same.len(), 1);
         assert_eq!(same[0].outcome, Outcome::Pass);
         assert_eq!(same[0].runtime.name, "differential");
 
-        let differ = compare(&[
-            record("a", GuestEnd::Exited(0), "x\n"),
-            record("b", GuestEnd::Exited(0), "x\n"),
-            record("c", GuestEnd::Exited(1), "y\n"),
-        ]);
+        let differ = compare(
+            &[
+                record("c", GuestEnd::Exited(1), "y\n"),
+                record("a", GuestEnd::Exited(0), "x\n"),
+                record("b", GuestEnd::Exited(0), "x\n"),
+            ],
+            &order,
+        );
         assert_eq!(differ[0].outcome, Outcome::Fail);
         let m = &differ[0].result.failures[0].message;
         assert!(m.contains("a, b agree"), "{m}");
@@ -267,7 +299,16 @@ mod tests {
     fn skipped_runs_are_not_compared() {
         let mut skipped = record("b", GuestEnd::Exited(1), "");
         skipped.outcome = Outcome::Skip("no p3".into());
-        let r = compare(&[record("a", GuestEnd::Exited(0), ""), skipped]);
+        let order: Vec<Arc<RuntimeInfo>> = ["a", "b"]
+            .iter()
+            .map(|n| {
+                Arc::new(RuntimeInfo {
+                    name: n.to_string(),
+                    version: "1".into(),
+                })
+            })
+            .collect();
+        let r = compare(&[record("a", GuestEnd::Exited(0), ""), skipped], &order);
         assert!(matches!(r[0].outcome, Outcome::Skip(_)));
     }
 }

@@ -345,7 +345,10 @@ fn tests_in(dir: &Path) -> Result<Listing, walkdir::Error> {
             continue;
         }
         let spec = dir.join(format!("{name}.json"));
-        let problem = not_regular(&module).or_else(|| not_regular(&spec).filter(|_| spec.exists()));
+        let problem = not_regular(&module)
+            .or_else(|| outside(&module, dir))
+            .or_else(|| not_regular(&spec).filter(|_| spec.exists()))
+            .or_else(|| outside(&spec, dir).filter(|_| spec.exists()));
         tests.push(TestCase {
             name,
             spec_file: spec.exists().then_some(spec),
@@ -355,6 +358,19 @@ fn tests_in(dir: &Path) -> Result<Listing, walkdir::Error> {
     }
     let warnings = unused_specs(dir, &tests, &specs);
     Ok(Listing { tests, warnings })
+}
+
+/// Why a module or spec is refused when it is a symlink leading out of its
+/// suite's directory (a suite must not make the harness read host files).
+fn outside(path: &Path, dir: &Path) -> Option<String> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    (is_link && !crate::files::is_inside(path, dir)).then(|| {
+        format!(
+            "{} is a symlink that leads out of the suite's directory; a test's module \
+             and spec live inside it",
+            path.display()
+        )
+    })
 }
 
 /// Why a path is not usable as a regular file, if it is not.

@@ -40,6 +40,55 @@ pub struct HarnessOptions {
     pub features: crate::features::FeatureSet,
     /// Bless mode: write actual output into golden files instead of comparing.
     pub bless: bool,
+    /// Keep each test's whole output in its outcome (else at most
+    /// [`KEPT_OUTPUT_BYTES`] of each stream, so a run's memory stays small).
+    pub keep_output: bool,
+}
+
+/// How much of each stream a finished test keeps (unless
+/// [`HarnessOptions::keep_output`]): its start, for reports and comparisons.
+pub const KEPT_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// A stream of a finished test: its first bytes (or all of them), its length
+/// and digest (to compare whole streams across runtimes), and whether the
+/// output limit cut it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// The stream, or its first [`KEPT_OUTPUT_BYTES`].
+    pub bytes: Vec<u8>,
+    /// The whole stream's length (as captured).
+    pub len: usize,
+    /// BLAKE3 of the whole stream (as captured).
+    pub digest: [u8; 32],
+    /// Output past the limit was dropped while the guest ran.
+    pub truncated: bool,
+}
+
+impl Output {
+    /// Keeps `bytes` (all of it, or its start).
+    pub fn new(mut bytes: Vec<u8>, truncated: bool, keep_all: bool) -> Output {
+        let len = bytes.len();
+        let digest = *blake3::hash(&bytes).as_bytes();
+        if !keep_all && bytes.len() > KEPT_OUTPUT_BYTES {
+            bytes.truncate(KEPT_OUTPUT_BYTES);
+            bytes.shrink_to_fit();
+        }
+        Output {
+            bytes,
+            len,
+            digest,
+            truncated,
+        }
+    }
+
+    /// Whether all of the stream is kept.
+    pub fn complete(&self) -> bool {
+        self.bytes.len() == self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// The result of one test on one runtime.
@@ -54,17 +103,17 @@ pub struct TestOutcome {
     pub duration: Duration,
     /// How the last run ended, if it ran.
     pub end: Option<GuestEnd>,
-    /// The last run's stdout and stderr (as far as the output limit kept them).
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    /// Whether output past the limit was dropped from stdout / stderr.
-    pub stdout_truncated: bool,
-    pub stderr_truncated: bool,
+    /// The last run's stdout and stderr, as kept after the test (see [`Output`]).
+    pub stdout: Output,
+    pub stderr: Output,
     /// Golden files written in bless mode.
     pub blessed: Vec<PathBuf>,
     /// What the harness wants the user to know about how the test ran (e.g. a
     /// compiler switched for a wasm feature).
     pub notes: Vec<String>,
+    /// Of `duration`, the time spent preparing the sandbox (copying fixtures),
+    /// which does not count against the timeout.
+    pub setup: Duration,
 }
 
 impl TestOutcome {
@@ -145,6 +194,31 @@ impl Harness {
     /// How many runtimes run each test.
     pub fn runtime_count(&self) -> usize {
         self.backends.len()
+    }
+
+    /// Lets each runtime get ready for the tests it will run (an external
+    /// runtime computes all their command lines at once). Tests whose spec does
+    /// not parse are left out here; running them reports the error.
+    pub fn prepare(&self, plan: &[crate::runner::PlannedTest]) {
+        for (i, backend) in self.backends.iter().enumerate() {
+            if !backend.prepares() {
+                continue;
+            }
+            let tests: Vec<(PathBuf, Option<crate::discover::WasiVersion>, Spec)> = plan
+                .iter()
+                .filter(|p| p.runtime == i && p.expectation.skip.is_none())
+                .filter_map(|p| {
+                    let spec = match &p.test.spec_file {
+                        Some(file) => Spec::from_file(file).ok()?,
+                        None => Spec::default_for(&p.suite.dir),
+                    };
+                    Some((p.test.module.clone(), p.suite.version(), spec))
+                })
+                .collect();
+            let refs: Vec<(&Path, Option<crate::discover::WasiVersion>, &Spec)> =
+                tests.iter().map(|(m, v, s)| (m.as_path(), *v, s)).collect();
+            backend.prepare(&refs);
+        }
     }
 
     /// Runs one test on the first runtime.
@@ -230,6 +304,20 @@ impl Harness {
         after_run: Option<&mut dyn FnMut(&crate::sandbox::Sandbox)>,
     ) -> TestOutcome {
         spec.features.extend(self.options.features.iter());
+        // A test that may bind sockets gets a network of its own (loopback only),
+        // entered before its async runtime starts so that everything it runs is inside.
+        let mut notes = Vec::new();
+        let network =
+            Self::uses_network(&spec).then(|| match crate::netns::PrivateNetwork::enter() {
+                Ok(guard) => Some(guard),
+                Err(e) => {
+                    notes.push(format!(
+                        "no private network namespace ({e}): sockets the guest binds to the \
+                     unspecified address are reachable from other hosts while it runs"
+                    ));
+                    None
+                }
+            });
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -252,13 +340,16 @@ impl Harness {
             after_run,
         ));
         drop(rt);
-        match execution {
+        drop(network);
+        let mut outcome = match execution {
             Execution::Skipped(reason) => TestOutcome {
                 skipped: Some(reason),
                 ..TestOutcome::default()
             },
-            Execution::Ran(obs) => self.check(test, &spec, obs),
-        }
+            Execution::Ran(obs) => self.check(test, &spec, *obs),
+        };
+        outcome.notes.extend(notes);
+        outcome
     }
 
     /// Checks what the run left against the spec's final expectations: every
@@ -273,6 +364,16 @@ impl Harness {
         let mut failures = obs.failures.clone();
         let mut blessed = Vec::new();
         let mut shown = [false, false];
+        let mut notes = Vec::new();
+        // Bless records what a *working* run printed: a run that ended
+        // otherwise than the spec says writes nothing.
+        let bless = self.options.bless && !failures.iter().any(|f| f.kind == FailureKind::Exit);
+        if self.options.bless && !bless {
+            notes.push(
+                "bless wrote nothing: the run failed on its exit code or trap; fix that first"
+                    .into(),
+            );
+        }
         if obs.completed {
             for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
                 let matcher = match stream {
@@ -282,13 +383,13 @@ impl Harness {
                 let golden = test.and_then(|(s, t)| self.golden_file(s, t, stream.name()));
                 let roots = self.bless_roots(test.map(|(s, _)| s), &spec.base_dir);
                 if let Some(f) =
-                    self.check_stream(&roots, stream, matcher, golden, &obs, &mut blessed)
+                    self.check_stream(bless, &roots, stream, matcher, golden, &obs, &mut blessed)
                 {
                     shown[i] |= f.kind == FailureKind::Stream;
                     failures.push(f);
                 }
             }
-            failures.extend(self.check_files(spec, &obs, &mut blessed));
+            failures.extend(self.check_files(bless, spec, &obs, &mut blessed));
             if let (Some(invoke), Some(GuestEnd::Returned(values))) = (&spec.invoke, &obs.end)
                 && let Some(expected) = &invoke.result
                 && let Some(f) = check::values(&invoke.call(), expected, values)
@@ -307,12 +408,11 @@ impl Harness {
             not_reached: obs.not_reached,
             duration: Duration::ZERO,
             end: obs.end,
-            stdout: obs.stdout,
-            stderr: obs.stderr,
-            stdout_truncated: obs.stdout_truncated,
-            stderr_truncated: obs.stderr_truncated,
+            stdout: Output::new(obs.stdout, obs.stdout_truncated, self.options.keep_output),
+            stderr: Output::new(obs.stderr, obs.stderr_truncated, self.options.keep_output),
             blessed,
-            notes: obs.notes,
+            notes: obs.notes.into_iter().chain(notes).collect(),
+            setup: obs.setup,
         }
     }
 
@@ -320,6 +420,7 @@ impl Harness {
     /// `{"file": ...}` golden files instead).
     fn check_files(
         &self,
+        bless: bool,
         spec: &Spec,
         obs: &Observation,
         blessed: &mut Vec<PathBuf>,
@@ -330,7 +431,7 @@ impl Harness {
                 continue;
             };
             let golden = match expected {
-                FileExpectation::File(golden) if self.options.bless => {
+                FileExpectation::File(golden) if bless => {
                     match (state, bless_file(golden, state, &spec.base_dir)) {
                         (_, Ok(())) => blessed.push(golden.clone()),
                         (_, Err(m)) => failures.push(Failure::new(
@@ -373,8 +474,10 @@ impl Harness {
 
     /// Checks (or, in bless mode, writes) one stream: against its inline
     /// expectation, else against its conventional golden file when there is one.
+    #[allow(clippy::too_many_arguments)]
     fn check_stream(
         &self,
+        bless: bool,
         bless_roots: &[PathBuf],
         stream: Stream,
         inline: &Option<StreamMatcher>,
@@ -389,11 +492,11 @@ impl Harness {
         let matcher = match inline {
             Some(m) => m.clone(),
             None => convention
-                .filter(|p| p.is_file() || (self.options.bless && !actual.is_empty()))
+                .filter(|p| p.is_file() || (bless && !actual.is_empty()))
                 .map(StreamMatcher::File)?,
         };
-        if let (true, StreamMatcher::File(path)) = (self.options.bless, &matcher) {
-            return match bless(path, actual, &obs.redactions, bless_roots) {
+        if let (true, StreamMatcher::File(path)) = (bless, &matcher) {
+            return match write_golden(path, actual, &obs.redactions, bless_roots) {
                 Ok(()) => {
                     blessed.push(path.clone());
                     None
@@ -442,6 +545,12 @@ impl Harness {
     fn golden_file(&self, suite: &Suite, test: &TestCase, stream: &str) -> Option<PathBuf> {
         let (root, key) = golden_location(self.options.expected_dir.as_deref(), &suite.dir)?;
         Some(root.join(key).join(format!("{}.{stream}", test.name)))
+    }
+
+    /// Whether a spec lets the guest use sockets (a networking proposal), or hosts
+    /// servers for it.
+    fn uses_network(spec: &Spec) -> bool {
+        !spec.proposals.is_empty() || !spec.servers.is_empty()
     }
 
     /// Where bless may write: the spec's (suite's) directory, and the suite's
@@ -499,7 +608,7 @@ pub fn golden_location(expected: Option<&Path>, suite_dir: &Path) -> Option<(Pat
     };
     let key: PathBuf = match suite.strip_prefix(&base) {
         Ok(rel) => rel.to_path_buf(),
-        Err(_) => suite
+        Err(_) => suite_dir
             .components()
             .filter_map(|c| match c {
                 std::path::Component::Normal(n) => Some(n),
@@ -585,7 +694,7 @@ fn write_inside(path: &Path, bytes: &[u8], roots: &[PathBuf]) -> Result<(), Stri
 
 /// Writes a golden file: the actual output with sandbox paths redacted, so no
 /// machine-specific path ends up in it.
-fn bless(
+fn write_golden(
     path: &Path,
     actual: &[u8],
     redactions: &[(String, String)],

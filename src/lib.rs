@@ -29,6 +29,7 @@ pub mod files;
 pub mod harness;
 pub mod http;
 pub mod module;
+pub mod netns;
 pub mod report;
 pub mod run;
 pub mod runner;

@@ -24,7 +24,60 @@ pub struct ModuleInfo {
     pub imports: Vec<String>,
     /// Whether one of the core imports is a shared memory.
     pub imports_shared_memory: bool,
+    /// `(module, name)` of every core function import.
+    pub function_imports: Vec<(String, String)>,
 }
+
+/// The functions of WASI preview 1 (`wasi_snapshot_preview1`; `wasi_unstable`
+/// has the same names), all of which the embedded runtime provides.
+pub const PREVIEW1_FUNCTIONS: &[&str] = &[
+    "args_get",
+    "args_sizes_get",
+    "environ_get",
+    "environ_sizes_get",
+    "clock_res_get",
+    "clock_time_get",
+    "fd_advise",
+    "fd_allocate",
+    "fd_close",
+    "fd_datasync",
+    "fd_fdstat_get",
+    "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights",
+    "fd_filestat_get",
+    "fd_filestat_set_size",
+    "fd_filestat_set_times",
+    "fd_pread",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "fd_pwrite",
+    "fd_read",
+    "fd_readdir",
+    "fd_renumber",
+    "fd_seek",
+    "fd_sync",
+    "fd_tell",
+    "fd_write",
+    "path_create_directory",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_link",
+    "path_open",
+    "path_readlink",
+    "path_remove_directory",
+    "path_rename",
+    "path_symlink",
+    "path_unlink_file",
+    "poll_oneoff",
+    "proc_exit",
+    "proc_raise",
+    "sched_yield",
+    "random_get",
+    "sock_accept",
+    "sock_recv",
+    "sock_send",
+    "sock_shutdown",
+];
 
 /// Why a module cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +138,7 @@ impl ModuleInfo {
         };
         let mut imports = Vec::new();
         let mut imports_shared_memory = false;
+        let mut function_imports = Vec::new();
         let mut wasi = None;
         for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
             let payload = payload.map_err(|e| e.to_string())?;
@@ -99,6 +153,9 @@ impl ModuleInfo {
                             imports_shared_memory |= m.shared;
                         }
                         imports.push(format!("{}::{}", imp.module, imp.name));
+                        if matches!(imp.ty, wasmparser::TypeRef::Func(_)) {
+                            function_imports.push((imp.module.to_string(), imp.name.to_string()));
+                        }
                     }
                 }
                 wasmparser::Payload::ComponentImportSection(reader) => {
@@ -124,6 +181,7 @@ impl ModuleInfo {
             wasi,
             imports,
             imports_shared_memory,
+            function_imports,
         })
     }
 
@@ -162,6 +220,58 @@ fn bounded_message(message: &str) -> String {
     out.join("\n")
 }
 
+impl ModuleInfo {
+    /// A core module's function imports that no WASI preview 1 host provides,
+    /// grouped by import module: `(module, count, up to 5 names)`. Checked
+    /// before compiling, so a module built for another host (a JavaScript ABI,
+    /// say) is refused at once. Memories, tables and globals are left to the
+    /// linker.
+    pub fn foreign_imports(&self) -> Vec<(String, usize, Vec<String>)> {
+        let mut groups: Vec<(String, usize, Vec<String>)> = Vec::new();
+        for (module, name) in &self.function_imports {
+            let wasi = matches!(module.as_str(), "wasi_snapshot_preview1" | "wasi_unstable")
+                && PREVIEW1_FUNCTIONS.contains(&name.as_str());
+            let threads =
+                module == "wasi" && matches!(name.as_str(), "thread-spawn" | "thread_spawn");
+            if wasi || threads {
+                continue;
+            }
+            match groups.iter_mut().find(|g| g.0 == *module) {
+                Some(g) => {
+                    g.1 += 1;
+                    if g.2.len() < 5 {
+                        g.2.push(name.clone());
+                    }
+                }
+                None => groups.push((module.clone(), 1, vec![name.clone()])),
+            }
+        }
+        groups
+    }
+}
+
+/// A short list of unknown imports for a message: `env: 3 functions (a, b, c)`.
+pub fn describe_foreign(groups: &[(String, usize, Vec<String>)]) -> String {
+    groups
+        .iter()
+        .take(10)
+        .map(|(module, count, names)| {
+            let more = if *count > names.len() { ", ..." } else { "" };
+            let kind = if *count == 1 { "function" } else { "functions" };
+            format!(
+                "`{}`: {count} {kind} ({}{more})",
+                crate::check::visible(module),
+                names
+                    .iter()
+                    .map(|n| crate::check::visible(n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +301,34 @@ mod tests {
         assert!(shared.imports_shared_memory && shared.uses_wasi_threads());
         let plain = read(r#"(module (import "env" "memory" (memory 1)) (memory 1 1 shared))"#);
         assert!(!plain.uses_wasi_threads());
+    }
+
+    #[test]
+    fn foreign_imports_are_grouped_and_counted() {
+        let bytes = wat::parse_str(
+            r#"(module
+                 (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                 (import "wasi_snapshot_preview1" "no_such_call" (func))
+                 (import "rb-js-abi-host" "a" (func)) (import "rb-js-abi-host" "b" (func))
+                 (import "env" "memory" (memory 1)))"#,
+        )
+        .unwrap();
+        let info = ModuleInfo::inspect(bytes).unwrap();
+        let foreign = info.foreign_imports();
+        assert_eq!(foreign.len(), 2, "{foreign:?}");
+        assert_eq!(
+            foreign[1],
+            (
+                "rb-js-abi-host".to_string(),
+                2,
+                vec!["a".to_string(), "b".to_string()]
+            )
+        );
+        let text = describe_foreign(&foreign);
+        assert!(
+            text.contains("`rb-js-abi-host`: 2 functions (a, b)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -79,6 +79,55 @@ pub struct Selection {
     pub exact: bool,
     /// Substrings (or, with `exact`, whole names) of tests to leave out.
     pub skip: Vec<String>,
+    /// Only this shard of the selected tests (`--partition`).
+    pub partition: Option<Partition>,
+}
+
+/// One of N shards of a run, as cargo-nextest splits tests: `hash:K/N` (by a
+/// hash of the suite's name and the test's name: stable across runs, machines
+/// and working directories, and as tests come and go) or `count:K/N` (the
+/// selected tests dealt round-robin in discovery order). K counts from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    Hash { shard: u64, of: u64 },
+    Count { shard: u64, of: u64 },
+}
+
+impl Partition {
+    /// Parses `hash:K/N` or `count:K/N`.
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        let bad = || format!("`{text}`: expected hash:K/N or count:K/N, with 1 <= K <= N");
+        let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
+        let (k, n) = rest.split_once('/').ok_or_else(bad)?;
+        let (shard, of): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if shard == 0 || shard > of {
+            return Err(bad());
+        }
+        match kind {
+            "hash" => Ok(Partition::Hash { shard, of }),
+            "count" => Ok(Partition::Count { shard, of }),
+            _ => Err(bad()),
+        }
+    }
+
+    /// Whether the `index`-th selected test, `test` of suite `suite`, is in this shard.
+    fn holds(self, index: u64, suite: &str, test: &str) -> bool {
+        match self {
+            Partition::Count { shard, of } => index % of == shard - 1,
+            Partition::Hash { shard, of } => {
+                let mut h = blake3::Hasher::new();
+                h.update(suite.as_bytes());
+                h.update(b"\0");
+                h.update(test.as_bytes());
+                let bytes = h.finalize();
+                let n = u64::from_le_bytes(bytes.as_bytes()[..8].try_into().expect("8 bytes"));
+                n % of == shard - 1
+            }
+        }
+    }
 }
 
 impl Selection {
@@ -127,10 +176,18 @@ pub fn plan(suites: &[Suite], selection: &Selection, expectations: &[Expectation
     let mut plan = Plan::default();
     let none = Expectations::default();
     let runtimes = expectations.len().max(1);
+    let mut selected = 0u64;
     for suite in suites {
         let shared = Arc::new(suite.clone());
         for test in &suite.tests {
             if !selection.matches(&suite.test_name(test)) {
+                plan.filtered_out += 1;
+                continue;
+            }
+            selected += 1;
+            if let Some(p) = selection.partition
+                && !p.holds(selected - 1, suite.name(), &test.name)
+            {
                 plan.filtered_out += 1;
                 continue;
             }
@@ -217,6 +274,7 @@ pub fn run_one(harness: &Harness, planned: &PlannedTest) -> TestRecord {
 /// Runs the plan on `jobs` threads; `emit` gets each record on the calling thread,
 /// in the order tests finish.
 pub fn run(harness: &Harness, plan: &[PlannedTest], jobs: usize, mut emit: impl FnMut(TestRecord)) {
+    harness.prepare(plan);
     let next = AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
@@ -287,6 +345,56 @@ pub fn trials(
         .collect()
 }
 
+/// Descriptors kept back for the harness itself (engines, reports, pipes).
+const RESERVED_FILES: u64 = 128;
+/// Descriptors each running test needs besides its guest's (its sandbox, its
+/// async runtime, a runtime process's pipes).
+const PER_TEST_FILES: u64 = 32;
+
+/// The most files one test's guest may hold open when `jobs` tests run at once,
+/// so that one test hoarding descriptors cannot starve the others: the
+/// process's soft limit (first raised to its hard limit where allowed), less
+/// what the harness keeps, shared by the jobs.
+pub fn open_files_budget(jobs: usize) -> u64 {
+    let soft = raise_open_files_limit();
+    let jobs = jobs.max(1) as u64;
+    (soft.saturating_sub(RESERVED_FILES) / jobs)
+        .saturating_sub(PER_TEST_FILES)
+        .max(16)
+}
+
+/// Raises the soft limit on open files to the hard limit; returns the soft limit in force.
+fn raise_open_files_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit on this process with a valid struct.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return 1024;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        #[allow(clippy::useless_conversion)]
+        u64::from(limit.rlim_cur)
+    }
+    #[cfg(not(unix))]
+    {
+        u64::MAX
+    }
+}
+
 /// The default number of parallel jobs: the number of cores.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -303,6 +411,7 @@ mod tests {
             filters: vec!["fs::".into()],
             exact: false,
             skip: vec!["slow".into()],
+            partition: None,
         };
         assert!(s.matches("suites/fs::read"));
         assert!(!s.matches("suites/fs::slow-read"));
@@ -311,11 +420,37 @@ mod tests {
             filters: vec!["suites/fs::read".into(), "suites/x::y".into()],
             exact: true,
             skip: vec![],
+            partition: None,
         };
         assert!(exact.matches("suites/fs::read"));
         assert!(exact.matches("suites/x::y"));
         assert!(!exact.matches("suites/fs::read-more"));
         assert!(Selection::default().matches("anything"));
+    }
+
+    #[test]
+    fn partitions_split_every_test_into_exactly_one_shard() {
+        assert_eq!(
+            Partition::parse("hash:2/4"),
+            Ok(Partition::Hash { shard: 2, of: 4 })
+        );
+        assert_eq!(
+            Partition::parse("count:1/1"),
+            Ok(Partition::Count { shard: 1, of: 1 })
+        );
+        for bad in ["hash:0/4", "hash:5/4", "slice:1/2", "count:1", "count:a/b"] {
+            assert!(Partition::parse(bad).is_err(), "{bad}");
+        }
+        for kind in ["hash", "count"] {
+            let shards: Vec<Partition> = (1..=4)
+                .map(|k| Partition::parse(&format!("{kind}:{k}/4")).unwrap())
+                .collect();
+            for i in 0..200u64 {
+                let name = format!("test{i}");
+                let holders = shards.iter().filter(|p| p.holds(i, "suite", &name)).count();
+                assert_eq!(holders, 1, "{kind} {name}");
+            }
+        }
     }
 
     #[test]

@@ -388,3 +388,85 @@ fn truncated_output_is_reported_even_when_the_test_passes() {
         "{stdout}"
     );
 }
+
+/// The (suite, test, outcome) of every test of a JSON report, and each suite's counts.
+fn outcomes(report: &serde_json::Value) -> (Vec<(String, String, String)>, Vec<String>) {
+    let mut tests = Vec::new();
+    let mut counts = Vec::new();
+    for r in report["results"].as_array().unwrap() {
+        let suite = r["name"].as_str().unwrap().to_string();
+        counts.push(format!(
+            "{suite}: {} {} {} {} {}",
+            r["passed"], r["failed"], r["skipped"], r["xfailed"], r["xpassed"]
+        ));
+        for t in r["tests"].as_array().unwrap() {
+            tests.push((
+                suite.clone(),
+                t["name"].as_str().unwrap().to_string(),
+                t["outcome"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    tests.sort();
+    counts.sort();
+    (tests, counts)
+}
+
+#[test]
+fn shards_merged_give_exactly_the_single_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let suites = [
+        "suites/exit",
+        "suites/fs",
+        "suites/stdio",
+        "suites/args-env",
+    ];
+    let run = |extra: &[&str], json: &Path| {
+        let mut args = vec!["run"];
+        args.extend(suites);
+        args.extend(extra);
+        args.extend(["--json", json.to_str().unwrap()]);
+        wasi_conform(root, &args)
+    };
+    let whole = tmp.path().join("whole.json");
+    assert_eq!(run(&[], &whole).status.code(), Some(0));
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let expected = outcomes(&read(&whole));
+    for kind in ["hash", "count"] {
+        let mut shards = Vec::new();
+        for k in 1..=4 {
+            let json = tmp.path().join(format!("{kind}-{k}.json"));
+            let partition = format!("{kind}:{k}/4");
+            let out = run(&["--partition", &partition], &json);
+            assert!(out.status.code() == Some(0), "{partition}");
+            shards.push(json.to_str().unwrap().to_string());
+        }
+        let merged = tmp.path().join(format!("{kind}-merged.json"));
+        let junit = tmp.path().join(format!("{kind}.xml"));
+        let mut args = vec!["merge"];
+        args.extend(shards.iter().map(String::as_str));
+        args.extend([
+            "--json",
+            merged.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ]);
+        let out = wasi_conform(root, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(outcomes(&read(&merged)), expected, "{kind}");
+        assert!(roxmltree::Document::parse(&std::fs::read_to_string(&junit).unwrap()).is_ok());
+    }
+    // Overlapping shards are refused.
+    let whole_str = whole.to_str().unwrap();
+    let out = wasi_conform(root, &["merge", whole_str, whole_str]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overlap"));
+}

@@ -36,7 +36,7 @@ fn stdout_of(module: &str, spec: &str) -> Vec<u8> {
     let (_dir, suite, test) = single(module, spec);
     let outcome = harness().run_test(&suite, &test);
     assert!(outcome.passed(), "{}", outcome.message());
-    outcome.stdout
+    outcome.stdout.bytes
 }
 
 #[test]

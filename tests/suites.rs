@@ -74,6 +74,9 @@ fn main() {
         bless,
         ..HarnessOptions::default()
     };
+    // libtest runs tests in parallel: share the descriptors between them.
+    let jobs = args.test_threads.unwrap_or_else(runner::default_jobs);
+    options.defaults.max_open_files = runner::open_files_budget(jobs);
     // Compiled modules are cached under target/, not in the user's cache.
     options.compile.cache_dir =
         Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));

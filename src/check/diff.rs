@@ -264,6 +264,42 @@ pub fn excerpt_block(bytes: &[u8], indent: &str) -> String {
     out.join("\n")
 }
 
+/// Text for a message that may hold what a guest or a module controls (trap
+/// messages, backtraces with the module's function names, a runtime's stderr):
+/// line breaks and tabs kept, every other control character (terminal escapes
+/// included) shown as an escape, lines cut to a bounded length.
+pub fn printable(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            let mut shown = String::with_capacity(line.len());
+            for ch in line.chars() {
+                match escaped(ch) {
+                    Some(e) if ch != '\t' => shown.push_str(&e),
+                    _ => shown.push(ch),
+                }
+            }
+            cut(&shown)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How a character that must not be shown raw is shown, if it is one.
+fn escaped(ch: char) -> Option<String> {
+    Some(match ch {
+        '\t' => "\\t".into(),
+        '\r' => "\\r".into(),
+        '\u{fffd}' => "\\u{fffd}".into(),
+        c if c.is_control() => format!("\\x{:02x}", c as u32),
+        '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}'
+        | '\u{a0}' => format!("\\u{{{:x}}}", ch as u32),
+        _ => return None,
+    })
+}
+
 /// Makes invisible characters of one line visible: control characters as escapes,
 /// trailing spaces as `·`. The line's own `\n` is dropped.
 pub fn visible(line: &str) -> String {
@@ -299,6 +335,10 @@ mod tests {
         assert_eq!(visible("x  \n"), "x··");
         assert_eq!(visible("\u{1b}[0m"), "\\x1b[0m");
         assert_eq!(visible("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(
+            printable("trap\n  0: \u{1b}[2Jf\tg  "),
+            "trap\n  0: \\x1b[2Jf\tg  "
+        );
         let d = diff(b"a", b"a\n", false);
         assert!(d.contains("no newline at end"), "{d}");
     }

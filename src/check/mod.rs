@@ -10,7 +10,7 @@ use crate::spec::{ExitExpectation, StreamMatcher};
 mod diff;
 mod files;
 
-pub use diff::{diff, excerpt_block, excerpt_inline, first_difference, visible};
+pub use diff::{diff, excerpt_block, excerpt_inline, first_difference, printable, visible};
 pub use files::{FileState, MAX_CHECKED_BYTES, MAX_HASHED_BYTES, contains, file};
 
 /// How a guest run ended.

@@ -170,8 +170,8 @@ pub fn run(
     let outcome = run_once(options, module, spec, None)?;
     std::io::stdout().flush()?;
     for (stream, cut) in [
-        ("stdout", outcome.stdout_truncated),
-        ("stderr", outcome.stderr_truncated),
+        ("stdout", outcome.stdout.truncated),
+        ("stderr", outcome.stderr.truncated),
     ] {
         if cut {
             eprintln!(
@@ -309,6 +309,7 @@ pub fn new(args: NewArgs, mut options: HarnessOptions) -> anyhow::Result<ExitCod
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| ".".into());
     options.defaults.timeout = std::time::Duration::from_millis(args.timeout.max(1));
+    options.keep_output = true;
     let spec = args.guest.spec(module, false)?;
     let mut written = Vec::new();
     let mut look = |sb: &Sandbox| written = changed_files(sb);
@@ -383,7 +384,10 @@ pub fn new(args: NewArgs, mut options: HarnessOptions) -> anyhow::Result<ExitCod
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for (key, bytes) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+    for (key, bytes) in [
+        ("stdout", &outcome.stdout.bytes),
+        ("stderr", &outcome.stderr.bytes),
+    ] {
         match inline_text(bytes) {
             Some(text) => {
                 doc.insert(key.into(), json!(text));

@@ -34,6 +34,27 @@ enum Command {
     New(Box<adhoc::NewArgs>),
     /// Build a conformance matrix from JSON reports (this tool's or the official runner's).
     Matrix(MatrixArgs),
+    /// Join the JSON reports of shards (`run --partition`) into one report.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The shards' JSON reports.
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    /// Write the merged JSON report to FILE (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report of the merged run to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the conformance matrix of the merged run (`.md` or `.html`); repeatable.
+    #[arg(long, value_name = "FILE")]
+    matrix: Vec<PathBuf>,
+    /// Append a markdown summary (the matrix) to the file GITHUB_STEP_SUMMARY names.
+    #[arg(long)]
+    step_summary: bool,
 }
 
 /// When to colour output.
@@ -76,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args, dashdash),
         Command::New(args) => adhoc::new(*args, wasi_conform::HarnessOptions::default()),
         Command::Matrix(args) => matrix(args),
+        Command::Merge(args) => merge(args),
     };
     match result {
         Ok(code) => code,
@@ -118,10 +140,10 @@ pub fn write_matrix(
     Ok(())
 }
 
-/// `wasi-conform matrix REPORT.json...`
-fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
+/// Reads JSON reports (bounded, regular files).
+fn read_reports(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, serde_json::Value)>> {
     let mut reports = Vec::new();
-    for path in &args.reports {
+    for path in paths {
         let text = wasi_conform::files::read_text(path, wasi_conform::files::MAX_DATA_BYTES)?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
@@ -133,6 +155,55 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
         })?;
         reports.push((path.clone(), value));
     }
+    Ok(reports)
+}
+
+/// `wasi-conform merge REPORT.json...`: exits 1 when the merged run failed.
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let reports = read_reports(&args.reports)?;
+    let merged = wasi_conform::report::merge::merge(&reports).map_err(anyhow::Error::msg)?;
+    let text = serde_json::to_string_pretty(&merged)? + "\n";
+    match &args.json {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write the JSON report to {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, wasi_conform::report::merge::junit(&merged))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    let matrix = wasi_conform::report::matrix::Matrix::from_reports(&[(
+        PathBuf::from("merged"),
+        merged.clone(),
+    )])
+    .map_err(anyhow::Error::msg)?;
+    write_matrix(&matrix, &args.matrix)?;
+    if args.step_summary
+        && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(summary)
+            .context("cannot open GITHUB_STEP_SUMMARY")?;
+        f.write_all(matrix.markdown().as_bytes())?;
+    }
+    let failed = merged["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["failed"].as_u64().unwrap_or(0) > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `wasi-conform matrix REPORT.json...`
+fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
+    let reports = read_reports(&args.reports)?;
     let m =
         wasi_conform::report::matrix::Matrix::from_reports(&reports).map_err(anyhow::Error::msg)?;
     if args.out.is_empty() {

@@ -100,6 +100,10 @@ pub struct RunArgs {
     /// Compile every module afresh, without the persistent cache.
     #[arg(long)]
     no_cache: bool,
+    /// The most bytes the compiled-module cache keeps on disk (least recently
+    /// used entries are evicted past it).
+    #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::cache::DEFAULT_CACHE_MAX_BYTES)]
+    cache_max_bytes: u64,
     /// Number of tests run at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -112,6 +116,11 @@ pub struct RunArgs {
     /// Skip tests whose name contains PATTERN (repeatable).
     #[arg(long, value_name = "PATTERN")]
     skip: Vec<String>,
+    /// Run one shard of the selected tests: `hash:K/N` (stable across runs and
+    /// machines) or `count:K/N` (round-robin); merge the shards' JSON reports
+    /// with `wasi-conform merge`.
+    #[arg(long, value_name = "hash:K/N|count:K/N")]
+    partition: Option<String>,
     /// List the tests instead of running them.
     #[arg(long)]
     list: bool,
@@ -169,7 +178,16 @@ impl RunArgs {
                     .clone()
                     .or_else(wasi_conform::cache::default_dir)
             },
+            cache_max_bytes: self.cache_max_bytes,
         }
+    }
+
+    fn features(&self) -> anyhow::Result<wasi_conform::features::FeatureSet> {
+        self.wasm_features
+            .iter()
+            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("--wasm-features")
     }
 
     fn defaults(&self) -> RunDefaults {
@@ -180,6 +198,9 @@ impl RunArgs {
             open_files: self.open_files,
             disk_bytes: self.disk_bytes,
             echo: false,
+            max_open_files: runner::open_files_budget(
+                self.jobs.unwrap_or_else(runner::default_jobs),
+            ),
         }
     }
 }
@@ -324,6 +345,12 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         filters: args.filter.clone(),
         exact: args.exact,
         skip: args.skip.clone(),
+        partition: args
+            .partition
+            .as_deref()
+            .map(runner::Partition::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--partition {e}"))?,
     };
     let plan = runner::plan(&suites, &selection, &expectations);
     let show_runtime = backends.len() > 1 || names[0] != wasi_conform::run::embedded::RUNTIME_NAME;
@@ -338,13 +365,9 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         compile: args.compile(),
         color,
         expected_dir: args.expected.clone(),
-        features: args
-            .wasm_features
-            .iter()
-            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()
-            .context("--wasm-features")?,
+        features: args.features()?,
         bless,
+        keep_output: false,
     };
     let harness = Harness::with_backends(options, backends);
     let records = execute(&args, &harness, &plan, &suites, color, show_runtime)?;
@@ -378,12 +401,7 @@ fn adhoc_run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let options = HarnessOptions {
         defaults: args.defaults(),
         compile: args.compile(),
-        features: args
-            .wasm_features
-            .iter()
-            .map(|f| wasi_conform::features::Feature::parse(f).map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()
-            .context("--wasm-features")?,
+        features: args.features()?,
         ..HarnessOptions::default()
     };
     super::adhoc::run(options, module, &args.guest)
@@ -422,7 +440,7 @@ fn execute(
         records.push(record);
     });
     if args.differential {
-        for record in wasi_conform::differential::compare(&records) {
+        for record in wasi_conform::differential::compare(&records, harness.runtimes()) {
             term.record(&record);
             records.push(record);
         }

@@ -35,18 +35,53 @@ pub fn annotations(records: &[TestRecord]) -> String {
     out
 }
 
-/// Wraps long output in a collapsible group.
+/// Wraps long output in a collapsible group. The body (which quotes guest
+/// output) is fenced with `::stop-commands::`, so nothing in it is taken as a
+/// workflow command (`::error`, `::endgroup::`, `::add-mask::`...).
 pub fn group(title: &str, body: &str) -> String {
+    let token = fence_token(body);
     format!(
-        "::group::{}\n{}\n::endgroup::\n",
+        "::group::{}\n::stop-commands::{token}\n{}\n::{token}::\n::endgroup::\n",
         escape_data(title),
         body.trim_end()
     )
 }
 
+/// A token the fenced text cannot contain (it is derived from the text and a
+/// per-process secret, and checked).
+fn fence_token(body: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let mut h = blake3::Hasher::new();
+    h.update(body.as_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&COUNT.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.update(&nanos.to_le_bytes());
+    let token = h.finalize().to_hex()[..32].to_string();
+    if body.contains(&token) {
+        fence_token(&format!("{body}{token}"))
+    } else {
+        token
+    }
+}
+
+/// Markdown-safe text for a table cell or list item: one line, pipes and
+/// backticks neutralised, HTML not interpreted, invisible characters shown.
+fn md(text: &str) -> String {
+    crate::check::visible(text.lines().next().unwrap_or_default())
+        .replace('|', "\\|")
+        .replace('`', "'")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('[', "\\[")
+}
+
 /// The markdown summary: a row per suite, then the failing tests.
 pub fn step_summary(records: &[TestRecord]) -> String {
-    let mut md = String::from(
+    let mut out = String::from(
         "## wasi-conform\n\n| suite | passed | failed | skipped | xfail | xpass |\n|---|---:|---:|---:|---:|---:|\n",
     );
     let mut total = Counts::default();
@@ -57,23 +92,23 @@ pub fn step_summary(records: &[TestRecord]) -> String {
         total.skipped += c.skipped;
         total.xfailed += c.xfailed;
         total.xpassed += c.xpassed;
-        md.push_str(&format!(
+        let suite = if first.runtime.name == crate::run::embedded::RUNTIME_NAME {
+            md(first.suite.name())
+        } else {
+            format!("{} ({})", md(first.suite.name()), md(&first.runtime.name))
+        };
+        out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            first.suite.name().replace('|', "\\|"),
-            c.passed,
-            c.failed,
-            c.skipped,
-            c.xfailed,
-            c.xpassed
+            suite, c.passed, c.failed, c.skipped, c.xfailed, c.xpassed
         ));
     }
-    md.push_str(&format!(
+    out.push_str(&format!(
         "| **total** | **{}** | **{}** | **{}** | **{}** | **{}** |\n",
         total.passed, total.failed, total.skipped, total.xfailed, total.xpassed
     ));
     let failing: Vec<&TestRecord> = records.iter().filter(|r| r.outcome.is_failure()).collect();
     if !failing.is_empty() {
-        md.push_str("\n### Failing tests\n\n");
+        out.push_str("\n### Failing tests\n\n");
         for r in failing {
             let first = failure_message(r)
                 .lines()
@@ -85,14 +120,14 @@ pub fn step_summary(records: &[TestRecord]) -> String {
             } else {
                 "fail"
             };
-            md.push_str(&format!(
+            out.push_str(&format!(
                 "- `{}` ({what}): {}\n",
-                r.full_name(),
-                first.replace('\n', " ")
+                md(&r.label(r.runtime.name != crate::run::embedded::RUNTIME_NAME)),
+                md(&first)
             ));
         }
     }
-    md
+    out
 }
 
 /// Appends the summary to the file `GITHUB_STEP_SUMMARY` names, if set.
@@ -116,5 +151,20 @@ mod tests {
     fn escaping() {
         assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
         assert_eq!(escape_property("s/x.json,t:1"), "s/x.json%2Ct%3A1");
+        assert_eq!(md("a|b`<script>\nmore"), "a\\|b'&lt;script&gt;");
+    }
+
+    #[test]
+    fn groups_fence_guest_output_from_workflow_commands() {
+        let body = "line\n::error::forged\n::endgroup::\n::add-mask::x";
+        let g = group("t", body);
+        let lines: Vec<&str> = g.lines().collect();
+        let token = lines[1].strip_prefix("::stop-commands::").unwrap();
+        assert!(token.len() >= 32);
+        assert_eq!(lines[lines.len() - 2], format!("::{token}::"));
+        assert_eq!(*lines.last().unwrap(), "::endgroup::");
+        // The forged commands sit inside the fence.
+        let fenced = &lines[2..lines.len() - 2];
+        assert!(fenced.contains(&"::error::forged"));
     }
 }

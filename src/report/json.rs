@@ -46,6 +46,9 @@ pub struct TestResult {
     pub duration_s: f64,
     /// Each failure's message, as the official runner writes them.
     pub failures: Vec<String>,
+    /// wasi-conform's addition: of `duration_s`, the time spent preparing the
+    /// sandbox (copying fixtures), outside the test's timeout.
+    pub setup_s: f64,
 }
 
 fn timestamp(t: SystemTime) -> String {
@@ -72,6 +75,7 @@ impl Report {
                             .iter()
                             .map(|f| f.message.clone())
                             .collect(),
+                        setup_s: r.result.setup.as_secs_f64(),
                     })
                     .collect();
                 // As the official runner counts: xfail among the passed, xpass

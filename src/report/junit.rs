@@ -10,10 +10,26 @@ use crate::runner::{Outcome, TestRecord, failure_message};
 pub fn junit(records: &[TestRecord]) -> String {
     let mut report = Report::new("wasi-conform");
     for (first, members) in by_suite(records) {
-        let mut suite = TestSuite::new(first.suite.name());
+        let name = if first.runtime.name == crate::run::embedded::RUNTIME_NAME {
+            first.suite.name().to_string()
+        } else {
+            format!("{} [{}]", first.suite.name(), first.runtime.name)
+        };
+        let mut suite = TestSuite::new(name);
         for r in members {
             let status = match &r.outcome {
-                Outcome::Pass | Outcome::XFail => TestCaseStatus::success(),
+                Outcome::Pass => TestCaseStatus::success(),
+                // Failed as expected: reported as skipped, with why it failed.
+                Outcome::XFail => {
+                    let mut s = TestCaseStatus::skipped();
+                    let message = failure_message(r);
+                    s.set_message(format!(
+                        "expected to fail (xfail): {}",
+                        message.lines().next().unwrap_or_default()
+                    ));
+                    s.set_description(message);
+                    s
+                }
                 Outcome::Skip(reason) => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(reason.as_str());
@@ -32,11 +48,12 @@ pub fn junit(records: &[TestRecord]) -> String {
             let mut case = TestCase::new(r.test.name.as_str(), status);
             case.set_classname(r.suite.path.as_str());
             case.set_time(r.duration());
+            // Bounded excerpts, invisible characters made visible (valid XML).
             if !r.result.stdout.is_empty() {
-                case.set_system_out_lossy(&r.result.stdout);
+                case.set_system_out(crate::check::excerpt_block(&r.result.stdout.bytes, ""));
             }
             if !r.result.stderr.is_empty() {
-                case.set_system_err_lossy(&r.result.stderr);
+                case.set_system_err(crate::check::excerpt_block(&r.result.stderr.bytes, ""));
             }
             suite.add_test_case(case);
         }

@@ -305,22 +305,7 @@ impl Matrix {
             for cell in cells {
                 match cell {
                     None => rows.push_str("<td class=\"none\">—</td>"),
-                    Some(c) => {
-                        let changed = c
-                            .changed_from
-                            .as_ref()
-                            .map(|p| {
-                                format!(" <span class=\"changed\">was {}</span>", html_escape(p))
-                            })
-                            .unwrap_or_default();
-                        rows.push_str(&format!(
-                            "<td class=\"{}\" title=\"{}\">{} {}{changed}</td>",
-                            html_escape(&c.outcome),
-                            html_escape(&c.note),
-                            symbol(&c.outcome),
-                            html_escape(&c.outcome)
-                        ));
-                    }
+                    Some(c) => rows.push_str(&html_cell(c)),
                 }
             }
             rows.push_str("</tr>\n");
@@ -354,6 +339,13 @@ table {{ border-collapse: collapse; font-size: 14px; }}
 th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; white-space: nowrap; }}
 thead th {{ position: sticky; top: 0; background: #f4f4f4; }}
 td.name {{ position: sticky; left: 0; background: #fff; font-family: monospace; }}
+summary {{ cursor: pointer; }}
+.note {{ white-space: normal; max-width: 28em; font-size: 12px; color: #444; }}
+@media (max-width: 600px) {{
+  td.name {{ white-space: normal; overflow-wrap: anywhere; min-width: 8em; max-width: 45vw; }}
+  thead th {{ white-space: normal; min-width: 5em; }}
+  th, td {{ padding: 3px 4px; font-size: 12px; }}
+}}
 tr.suite th {{ background: #e8eef8; }}
 td.pass {{ background: #e6f6e6; }} td.fail, td.xpass {{ background: #fbe3e3; }}
 td.skip {{ background: #f3f3f3; color: #666; }} td.xfail {{ background: #fdf3d8; }}
@@ -363,7 +355,7 @@ body.only-differs tr.test:not(.differs) {{ display: none; }}
 label {{ display: inline-block; margin: 0.5em 0; }}
 </style></head><body>
 <h1>Conformance matrix</h1>
-<p>{rows_total} tests, {cols} runtime columns, {differing} rows where runtimes differ. Hover (or tap) a cell for the failure.</p>
+<p>{rows_total} tests, {cols} runtime columns, {differing} rows where runtimes differ. Tap a failed cell for why (or hover it).</p>
 <label><input type="checkbox" id="differs"> only rows where runtimes differ</label>
 <div class="wrap"><table>
 <thead><tr><th>test</th>{header}</tr></thead>
@@ -373,9 +365,10 @@ label {{ display: inline-block; margin: 0.5em 0; }}
 <div class="wrap"><table><thead><tr><th>suite</th>{header}</tr></thead><tbody>
 {totals}</tbody></table></div>
 <script>
-document.getElementById('differs').addEventListener('change', function (e) {{
-  document.body.classList.toggle('only-differs', e.target.checked);
-}});
+var box = document.getElementById('differs');
+function apply() {{ document.body.classList.toggle('only-differs', box.checked); }}
+box.addEventListener('change', apply);
+if (location.hash === '#differs') {{ box.checked = true; apply(); }}
 </script>
 </body></html>
 "#,
@@ -383,6 +376,29 @@ document.getElementById('differs').addEventListener('change', function (e) {{
             cols = self.columns.len(),
         )
     }
+}
+
+/// A cell: the outcome (and what it was before), the note behind a tap or
+/// hover (a `<details>`, which phones open on tap).
+fn html_cell(c: &Cell) -> String {
+    let changed = c
+        .changed_from
+        .as_ref()
+        .map(|p| format!(" <span class=\"changed\">was {}</span>", html_escape(p)))
+        .unwrap_or_default();
+    let outcome = html_escape(&c.outcome);
+    let body = if c.note.is_empty() {
+        format!("{outcome}{changed}")
+    } else {
+        format!(
+            "<details><summary>{outcome}{changed}</summary><div class=\"note\">{}</div></details>",
+            html_escape(&c.note)
+        )
+    };
+    format!(
+        "<td class=\"{outcome}\" title=\"{}\">{body}</td>",
+        html_escape(&c.note)
+    )
 }
 
 fn symbol(outcome: &str) -> &'static str {
@@ -450,6 +466,7 @@ mod tests {
         );
         let html = m.html();
         assert!(html.contains("title=\"it &lt;broke&gt;\""), "{html}");
+        assert!(html.contains("<details><summary>fail"), "{html}");
         assert!(html.contains("class=\"test differs\""));
         assert!(
             !html.contains("http://") && !html.contains("https://"),

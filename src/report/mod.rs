@@ -5,6 +5,7 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod merge;
 pub mod terminal;
 
 use crate::runner::{Outcome, TestRecord};

@@ -106,8 +106,8 @@ impl Terminal {
                 println!("     note: {note}");
             }
             for (stream, cut) in [
-                ("stdout", r.result.stdout_truncated),
-                ("stderr", r.result.stderr_truncated),
+                ("stdout", r.result.stdout.truncated),
+                ("stderr", r.result.stderr.truncated),
             ] {
                 if cut {
                     println!(

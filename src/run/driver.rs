@@ -37,6 +37,8 @@ pub(super) struct Driver<'a> {
     pub(super) invoked: bool,
     /// Whether the guest's output is copied to this process's streams as it arrives.
     pub(super) echo: bool,
+    /// Time spent preparing sandboxes (copying fixtures), outside the timeout.
+    pub(super) setup: Duration,
 }
 
 /// Where an operation is in the spec, to prefix its failures with.
@@ -122,10 +124,16 @@ impl Driver<'_> {
                 .map_err(|e| setup(format!("cannot start the spec's HTTP servers: {e}")))?;
             self.server_env = Some(addrs.into_iter().map(|(k, a)| (k, a.to_string())).collect());
         }
+        // Copying fixtures is the harness's work, not the guest's: it does not
+        // count against the test's timeout.
+        let copying = std::time::Instant::now();
         let preopens = self
             .sandbox
             .prepare(self.spec, run)
             .map_err(|e| setup(e.to_string()))?;
+        let copied = copying.elapsed();
+        self.deadline += copied;
+        self.setup += copied;
         let output = usize::try_from(self.limits.output_bytes).unwrap_or(usize::MAX);
         let ctx = StartContext {
             spec: self.spec,

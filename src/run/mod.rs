@@ -55,6 +55,10 @@ pub struct RunDefaults {
     /// Copy the guest's output to this process's stdout and stderr as it
     /// arrives (ad-hoc runs print like a runtime).
     pub echo: bool,
+    /// The most files any guest may hold open, whatever its spec says: the
+    /// share of the process's descriptors one test may take
+    /// ([`crate::runner::open_files_budget`]).
+    pub max_open_files: u64,
 }
 
 impl Default for RunDefaults {
@@ -66,6 +70,7 @@ impl Default for RunDefaults {
             open_files: DEFAULT_OPEN_FILES,
             disk_bytes: DEFAULT_DISK_BYTES,
             echo: false,
+            max_open_files: u64::MAX,
         }
     }
 }
@@ -86,7 +91,10 @@ impl EffectiveLimits {
         EffectiveLimits {
             memory_bytes: l.memory_bytes.unwrap_or(defaults.memory_bytes),
             output_bytes: l.output_bytes.unwrap_or(defaults.output_bytes),
-            open_files: l.open_files.unwrap_or(defaults.open_files),
+            open_files: l
+                .open_files
+                .unwrap_or(defaults.open_files)
+                .min(defaults.max_open_files),
             disk_bytes: l.disk_bytes.unwrap_or(defaults.disk_bytes),
             fuel: l.fuel,
         }
@@ -112,6 +120,14 @@ pub enum Prepared {
 pub trait Backend: Send + Sync {
     /// The runtime's name and version.
     fn info(&self) -> &RuntimeInfo;
+    /// Gets ready for a run of these tests (module, suite version, spec), e.g.
+    /// by computing all their command lines at once. Optional: `load` works
+    /// without it.
+    fn prepare(&self, _tests: &[(&Path, Option<WasiVersion>, &Spec)]) {}
+    /// Whether [`Backend::prepare`] does anything (so callers can skip gathering).
+    fn prepares(&self) -> bool {
+        false
+    }
     /// Reads, checks and compiles (or otherwise prepares) `module` for `spec`.
     /// `version` is the suite's declared WASI version, if any.
     fn load(
@@ -179,6 +195,8 @@ pub struct Observation {
     pub redactions: Vec<(String, String)>,
     /// What the backend wants the user to know about how the test ran.
     pub notes: Vec<String>,
+    /// Time spent preparing the sandbox (fixture copies), not counted in the timeout.
+    pub setup: Duration,
 }
 
 impl Observation {
@@ -195,7 +213,7 @@ impl Observation {
 #[derive(Debug)]
 pub enum Execution {
     /// The test ran (or failed to start); what happened.
-    Ran(Observation),
+    Ran(Box<Observation>),
     /// The backend cannot run this test, for this reason.
     Skipped(String),
 }
@@ -228,7 +246,7 @@ pub async fn execute_with(
         Ok(Prepared::Unsupported(reason)) => return Execution::Skipped(reason),
         Err(f) => {
             obs.failures.push(f);
-            return Execution::Ran(obs);
+            return Execution::Ran(Box::new(obs));
         }
     };
     let mut sandbox = match Sandbox::new() {
@@ -236,7 +254,7 @@ pub async fn execute_with(
         Err(e) => {
             obs.failures
                 .push(Failure::new(FailureKind::Setup, e.to_string()));
-            return Execution::Ran(obs);
+            return Execution::Ran(Box::new(obs));
         }
     };
     let timeout = spec
@@ -258,6 +276,7 @@ pub async fn execute_with(
         server_env: None,
         invoked: program.invokes(),
         echo: defaults.echo,
+        setup: Duration::ZERO,
     };
     obs.notes = program.notes();
     obs.completed = true;
@@ -278,6 +297,7 @@ pub async fn execute_with(
     if let Some(guest) = driver.guest.take() {
         obs.record_streams(&guest);
     }
+    obs.setup = driver.setup;
     for (path, expected) in &spec.files {
         let hash = matches!(expected, crate::spec::FileExpectation::Sha256(_));
         obs.files
@@ -290,5 +310,5 @@ pub async fn execute_with(
         f.message = sandbox.redact(&f.message);
     }
     obs.redactions = sandbox.redactions();
-    Execution::Ran(obs)
+    Execution::Ran(Box::new(obs))
 }

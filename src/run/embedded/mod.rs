@@ -64,8 +64,11 @@ pub struct CompileConfig {
     /// Share identical functions between modules (Cranelift's incremental cache,
     /// in memory for the process).
     pub incremental: bool,
-    /// The persistent module cache's directory; `None` = no cache.
+    /// The persistent module cache's directory; `None` = no cache on disk.
     pub cache_dir: Option<PathBuf>,
+    /// The most bytes the cache directory may hold (least recently used
+    /// entries are evicted past it).
+    pub cache_max_bytes: u64,
 }
 
 impl Default for CompileConfig {
@@ -77,6 +80,7 @@ impl Default for CompileConfig {
             compiler: Compiler::Winch,
             incremental: false,
             cache_dir: crate::cache::default_dir(),
+            cache_max_bytes: crate::cache::DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
@@ -224,7 +228,7 @@ pub struct Embedded {
     incremental: Option<Arc<IncrementalCache>>,
     /// Engines made so far, by key (the plain one first); the epoch ticker ticks them all.
     engines: Arc<Mutex<Engines>>,
-    cache: Option<ModuleCache>,
+    cache: ModuleCache,
     info: RuntimeInfo,
     stop_ticker: Arc<AtomicBool>,
     /// The multi-threaded runtime (one worker) that wasi-threads programs'
@@ -255,7 +259,7 @@ impl Embedded {
         };
         let first = Arc::new(EngineSet::new(&plain, &compile, &incremental)?);
         let engines = Arc::new(Mutex::new(vec![(plain, first)]));
-        let cache = compile.cache_dir.clone().map(ModuleCache::new);
+        let cache = ModuleCache::new(compile.cache_dir.clone(), compile.cache_max_bytes);
         let stop = Arc::new(AtomicBool::new(false));
         let (tick_engines, tick_stop) = (Arc::clone(&engines), stop.clone());
         std::thread::Builder::new()
@@ -309,9 +313,9 @@ impl Embedded {
         Ok(handle)
     }
 
-    /// The persistent module cache, if enabled.
-    pub fn cache(&self) -> Option<&ModuleCache> {
-        self.cache.as_ref()
+    /// The module cache.
+    pub fn cache(&self) -> &ModuleCache {
+        &self.cache
     }
 
     /// The engine (and linkers) for a key, made on first use.
@@ -334,16 +338,13 @@ impl Embedded {
         Ok(set)
     }
 
-    fn compile<A: crate::cache::Artifact>(
+    fn compile<A: crate::cache::Artifact + Clone + Send + Sync + 'static>(
         &self,
         set: &EngineSet,
         path: &Path,
         bytes: &[u8],
     ) -> Result<A, Failure> {
-        let compiled = match &self.cache {
-            Some(cache) => cache.load_or_compile(&set.engine, bytes),
-            None => A::compile(&set.engine, bytes),
-        };
+        let compiled = self.cache.load_or_compile(&set.engine, bytes);
         compiled.map_err(|e| {
             module_failure(format!(
                 "{}: cannot compile: {e:#}{}",
@@ -483,6 +484,14 @@ impl Backend for Embedded {
         spec: &Spec,
     ) -> Result<Prepared, Failure> {
         let info = ModuleInfo::read(path).map_err(|e| module_failure(e.to_string()))?;
+        // Refused before compiling: a module built for another host would
+        // otherwise compile (seconds, for a big one) only to fail to link.
+        let foreign = info.foreign_imports();
+        if !foreign.is_empty() {
+            return Err(module_failure(foreign_imports_error(
+                path, &foreign, version,
+            )));
+        }
         let threaded = info.uses_wasi_threads();
         let mut features = spec.features.clone();
         if threaded {
@@ -541,6 +550,35 @@ fn features_hint(bytes: &[u8], enabled: &FeatureSet) -> String {
 
 fn module_failure(message: String) -> Failure {
     Failure::new(FailureKind::Module, message)
+}
+
+/// A core module importing functions no WASI preview 1 host provides: which
+/// (briefly), and a hint that fits: another WASI version when the unknown
+/// imports are WASI ones, another host altogether when they are not.
+fn foreign_imports_error(
+    path: &Path,
+    foreign: &[(String, usize, Vec<String>)],
+    version: Option<WasiVersion>,
+) -> String {
+    let wasi_like = foreign.iter().any(|(m, ..)| m.starts_with("wasi"));
+    let hint = if wasi_like {
+        format!(
+            "the module may target another WASI version than the harness provides ({}{})",
+            "WASI preview 1: wasi_snapshot_preview1, wasi_unstable",
+            version
+                .map(|v| format!("; the suite declares {}", v.as_str()))
+                .unwrap_or_default()
+        )
+    } else {
+        "these are not WASI imports: the module was built for another host (an embedder's \
+         own ABI), which the harness does not provide"
+            .to_string()
+    };
+    format!(
+        "{}: cannot link: it imports functions that no WASI preview 1 host provides: {}\nhint: {hint}",
+        path.display(),
+        crate::module::describe_foreign(foreign)
+    )
 }
 
 /// Why a core module cannot be linked, with a hint on what the harness provides.

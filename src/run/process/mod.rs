@@ -21,35 +21,51 @@
 //!   trap message, a WASI version or world the adapter does not declare) is skipped
 //!   with that reason.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::guest::{Guest, GuestFuture};
 use super::{Backend, Prepared, Program, RuntimeInfo, StartContext};
 use crate::check::{Failure, FailureKind, GuestEnd};
 use crate::discover::WasiVersion;
 use crate::module::{ModuleInfo, ModuleKind};
-use crate::spec::{ExitExpectation, Proposal, Spec, World};
-use crate::stdio::Capture;
+use crate::spec::{ExitExpectation, Operation, Spec, World};
 use crate::watchdog::Watchdog;
 
 pub mod adapter;
-use adapter::{Adapter, AdapterError, ArgvRequest, DirRequest, ResolvedRuntime};
+mod argv;
+mod child;
+
+use adapter::{Adapter, AdapterError, ResolvedRuntime};
+use argv::{ArgvCache, Shape};
+pub use child::signal_number;
 
 /// How long the output pipes may stay open after the runtime process exited
 /// (a grandchild may hold them); then the group is killed.
 const PIPE_GRACE: Duration = Duration::from_millis(500);
-/// The most stderr read while looking for a served URL.
-const URL_SEARCH_BYTES: usize = 64 * 1024;
+
+/// A module as the runtime gets it: its shape for the adapter, and for a
+/// `.wat` test the binary written into each run's sandbox.
+#[derive(Clone)]
+struct Loaded {
+    shape: Shape,
+    /// The module file, absolute.
+    path: PathBuf,
+    binary: Option<Arc<Vec<u8>>>,
+}
 
 /// An external runtime, driven through its adapter.
 pub struct ProcessBackend {
     runtime: Arc<ResolvedRuntime>,
     info: RuntimeInfo,
+    argvs: Arc<ArgvCache>,
+    /// Modules read so far, by path (their WASI version needs a look inside).
+    loaded: Mutex<HashMap<PathBuf, Loaded>>,
 }
 
 impl ProcessBackend {
@@ -64,6 +80,8 @@ impl ProcessBackend {
         Ok(ProcessBackend {
             runtime: Arc::new(runtime),
             info,
+            argvs: Arc::default(),
+            loaded: Mutex::default(),
         })
     }
 
@@ -98,6 +116,43 @@ impl ProcessBackend {
         }
         None
     }
+
+    /// The module's shape: its WASI version (the suite's, else what its imports
+    /// say, as the official runner does) and how the runtime gets it.
+    fn load_module(&self, module: &Path, version: Option<WasiVersion>) -> Result<Loaded, Failure> {
+        let path = std::path::absolute(module).unwrap_or_else(|_| module.to_path_buf());
+        if let Some(l) = lock(&self.loaded).get(&path)
+            && version.is_none_or(|v| l.shape.wasi_version == v.as_str())
+        {
+            return Ok(l.clone());
+        }
+        let info = ModuleInfo::read(module)
+            .map_err(|e| Failure::new(FailureKind::Module, e.to_string()))?;
+        let version = version.or(info.wasi).unwrap_or(match info.kind {
+            ModuleKind::Core => WasiVersion::P1,
+            ModuleKind::Component => WasiVersion::P2,
+        });
+        // A `.wat` test is handed to the runtime as the binary it translates to.
+        let is_text = path.extension().and_then(|e| e.to_str()) == Some("wat");
+        let loaded = Loaded {
+            shape: Shape {
+                module: if is_text {
+                    argv::translated_module()
+                } else {
+                    path.clone()
+                },
+                wasi_version: version.as_str().into(),
+            },
+            binary: is_text.then(|| Arc::new(info.bytes)),
+            path: path.clone(),
+        };
+        lock(&self.loaded).insert(path, loaded.clone());
+        Ok(loaded)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether the harness itself ends a process run with a trap holding `text`.
@@ -107,9 +162,37 @@ fn harness_made_trap(text: &str) -> bool {
         .any(|t| t.contains(text) || text.contains(t))
 }
 
+/// The `run` operations of a spec.
+fn runs(spec: &Spec) -> impl Iterator<Item = &crate::spec::Run> {
+    spec.operations.iter().filter_map(|op| match op {
+        Operation::Run(run) => Some(run),
+        _ => None,
+    })
+}
+
 impl Backend for ProcessBackend {
     fn info(&self) -> &RuntimeInfo {
         &self.info
+    }
+
+    fn prepares(&self) -> bool {
+        true
+    }
+
+    /// Computes the argv of every run of every test at once (one Python
+    /// process for an official adapter, not one per test).
+    fn prepare(&self, tests: &[(&Path, Option<WasiVersion>, &Spec)]) {
+        let mut requests = Vec::new();
+        for (module, version, spec) in tests {
+            if self.unsupported(spec).is_some() {
+                continue;
+            }
+            let Ok(loaded) = self.load_module(module, *version) else {
+                continue;
+            };
+            requests.extend(runs(spec).map(|run| argv::request(&loaded.shape, spec, run)));
+        }
+        self.argvs.fill(&self.runtime, &requests);
     }
 
     fn load(
@@ -121,134 +204,75 @@ impl Backend for ProcessBackend {
         if let Some(reason) = self.unsupported(spec) {
             return Ok(Prepared::Unsupported(reason));
         }
-        let info = ModuleInfo::read(module)
-            .map_err(|e| Failure::new(FailureKind::Module, e.to_string()))?;
-        // As the official runner: the suite's version, else what the module says.
-        let version = version.or(info.wasi).unwrap_or(match info.kind {
-            ModuleKind::Core => WasiVersion::P1,
-            ModuleKind::Component => WasiVersion::P2,
-        });
-        let module = std::path::absolute(module).unwrap_or_else(|_| module.to_path_buf());
-        // A `.wat` test is handed to the runtime as the binary it translates to.
-        let binary = (module.extension().and_then(|e| e.to_str()) == Some("wat"))
-            .then(|| Arc::new(info.bytes));
-        let program = ProcessProgram {
-            runtime: Arc::clone(&self.runtime),
-            module,
-            binary,
-            version,
-        };
-        let probe = program.request(spec, &crate::spec::Run::default(), None, &[]);
-        if let Some(reason) = self.runtime.unsupported(&probe) {
-            return Ok(Prepared::Unsupported(reason));
+        let loaded = self.load_module(module, version)?;
+        for run in runs(spec) {
+            if let Some(reason) = self
+                .runtime
+                .unsupported(&argv::request(&loaded.shape, spec, run))
+            {
+                return Ok(Prepared::Unsupported(reason));
+            }
         }
-        Ok(Prepared::Ready(Box::new(program)))
+        Ok(Prepared::Ready(Box::new(ProcessProgram {
+            runtime: Arc::clone(&self.runtime),
+            argvs: Arc::clone(&self.argvs),
+            loaded,
+        })))
     }
 }
 
 /// A module ready to be run by an external runtime.
 struct ProcessProgram {
     runtime: Arc<ResolvedRuntime>,
-    /// The module file, absolute.
-    module: PathBuf,
-    /// For a `.wat` test: the binary, written into the sandbox for each run.
-    binary: Option<Arc<Vec<u8>>>,
-    version: WasiVersion,
+    argvs: Arc<ArgvCache>,
+    loaded: Loaded,
 }
 
 impl ProcessProgram {
-    /// What the adapter gets for a run.
-    fn request(
-        &self,
-        spec: &Spec,
-        run: &crate::spec::Run,
-        module: Option<&Path>,
-        extra_env: &[(String, String)],
-    ) -> ArgvRequest {
-        let mut env = run.env.clone();
-        env.extend(extra_env.iter().cloned());
-        ArgvRequest {
-            module: module.unwrap_or(&self.module).to_path_buf(),
-            args: run.args.clone(),
-            env,
-            root: None,
-            dirs: spec
-                .dirs
-                .iter()
-                .map(|d| DirRequest {
-                    host: d.host.clone(),
-                    guest: d.guest.clone(),
-                    readonly: d.readonly,
-                })
-                .collect(),
-            proposals: spec
-                .proposals
-                .iter()
-                .map(|p| match p {
-                    Proposal::Http => "http".to_string(),
-                    Proposal::Sockets => "sockets".to_string(),
-                })
-                .collect(),
-            world: match spec.world {
-                World::CliCommand => "wasi:cli/command".into(),
-                World::HttpService => "wasi:http/service".into(),
-            },
-            wasi_version: self.version.as_str().into(),
-            memory_bytes: spec.limits.memory_bytes,
-            fuel: spec.limits.fuel,
-        }
+    /// Where the runtime finds the module for this run (a `.wat` test's binary
+    /// is written into the sandbox).
+    fn module_for(&self, sandbox: &Path) -> Result<PathBuf, String> {
+        let Some(bytes) = &self.loaded.binary else {
+            return Ok(self.loaded.path.clone());
+        };
+        let name = self.loaded.path.with_extension("wasm");
+        let name = name.file_name().unwrap_or_default();
+        let dir = sandbox.join("module");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join(name), bytes.as_slice()))
+            .map_err(|e| format!("cannot write the translated module: {e}"))?;
+        Ok(dir.join(name))
     }
 
-    /// The argv of one run, with the sandbox's preopen copies.
+    /// The argv of one run, with the sandbox's preopens and the servers' addresses.
     fn argv(&self, ctx: &StartContext<'_>, module: &Path) -> Result<Vec<String>, String> {
-        let mut req = self.request(ctx.spec, ctx.run, Some(module), ctx.extra_env);
-        req.dirs.clear();
-        for p in ctx.preopens {
-            // The runtime runs in the sandbox directory: give it absolute paths.
-            let host = std::path::absolute(&p.host).unwrap_or_else(|_| p.host.clone());
-            if p.guest == "/" {
-                req.root = Some(host);
-            } else {
-                req.dirs.push(DirRequest {
-                    host,
-                    guest: p.guest.clone(),
-                    readonly: p.readonly,
-                });
-            }
-        }
-        let mut argvs = self
-            .runtime
-            .compute_argv(std::slice::from_ref(&req))
-            .map_err(|e| e.to_string())?;
-        match argvs.pop() {
-            Some(argv) if !argv.is_empty() => Ok(argv),
-            _ => Err(format!(
+        let request = argv::request(&self.loaded.shape, ctx.spec, ctx.run);
+        let template = self.argvs.get(&self.runtime, &request)?;
+        let argv = argv::fill_in(template, ctx.preopens, ctx.extra_env, module);
+        if argv.is_empty() {
+            return Err(format!(
                 "the {} adapter computed an empty command line",
                 self.runtime.name
-            )),
+            ));
         }
+        Ok(argv)
     }
 }
 
 impl Program for ProcessProgram {
     fn start(&self, ctx: StartContext<'_>) -> Result<Guest, String> {
-        let module = match &self.binary {
-            Some(bytes) => {
-                let name = self.module.with_extension("wasm");
-                let name = name.file_name().unwrap_or_default();
-                let dir = ctx.sandbox_dir.join("module");
-                std::fs::create_dir_all(&dir)
-                    .and_then(|()| std::fs::write(dir.join(name), bytes.as_slice()))
-                    .map_err(|e| format!("cannot write the translated module: {e}"))?;
-                dir.join(name)
-            }
-            None => self.module.clone(),
-        };
+        let module = self.module_for(ctx.sandbox_dir)?;
         let argv = self.argv(&ctx, &module)?;
+        // The runtime's own temporary files go into the sandbox, which is removed
+        // with the test whatever becomes of the runtime (even killed mid-write).
+        let tmp = ctx.sandbox_dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let mut cmd = tokio::process::Command::new(&argv[0]);
         cmd.args(&argv[1..])
             .env_clear()
             .envs(self.runtime.process_env(ctx.spec.debug))
+            .env("TMPDIR", &tmp)
             .current_dir(ctx.sandbox_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -259,14 +283,14 @@ impl Program for ProcessProgram {
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start the runtime `{}`: {e}", argv[0]))?;
-        let group = ProcessGroup(child.id());
+        let group = child::ProcessGroup(child.id());
         let stdin = child.stdin.take().expect("stdin is piped");
         let pumps = [
-            tokio::spawn(pump(
+            tokio::spawn(child::pump(
                 child.stdout.take().expect("piped"),
                 ctx.stdout.clone(),
             )),
-            tokio::spawn(pump(
+            tokio::spawn(child::pump(
                 child.stderr.take().expect("piped"),
                 ctx.stderr.clone(),
             )),
@@ -282,7 +306,7 @@ impl Program for ProcessProgram {
             };
             let _ = tokio::time::timeout(PIPE_GRACE, drained).await;
             match status {
-                Ok(s) => exit_of(s),
+                Ok(s) => child::exit_of(s),
                 Err(e) => GuestEnd::Trapped(crate::check::Trap {
                     message: format!("cannot wait for the runtime process: {e}"),
                     backtrace: None,
@@ -301,7 +325,7 @@ impl Program for ProcessProgram {
                     .unwrap_or_else(|e| e.into_inner())
                     .check_all()
             }))
-            .with_kill(Box::new(move |signal| send_signal(pid, signal)));
+            .with_kill(Box::new(move |signal| child::send_signal(pid, signal)));
         if ctx.interactive {
             guest = guest.with_stdin(Box::pin(stdin));
         } else {
@@ -327,7 +351,7 @@ impl Program for ProcessProgram {
                     let base = match known {
                         Some(u) => u,
                         None => {
-                            let found = served_url(&stderr).await?;
+                            let found = child::served_url(&stderr).await?;
                             *url.lock().unwrap_or_else(|e| e.into_inner()) = Some(found.clone());
                             found
                         }
@@ -337,102 +361,5 @@ impl Program for ProcessProgram {
             }));
         }
         Ok(guest)
-    }
-}
-
-/// Copies a pipe into a capture until EOF (the capture drops what is past its
-/// limit, but the pipe is still drained so the runtime never blocks on it).
-async fn pump(mut from: impl AsyncRead + Unpin, into: Capture) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => into.append(&buf[..n]),
-        }
-    }
-}
-
-/// The URL a served guest listens on: on the first stderr line holding
-/// `http://`, from there to the next whitespace.
-async fn served_url(stderr: &Capture) -> Result<String, String> {
-    let mut start = 0;
-    while start < URL_SEARCH_BYTES {
-        let line = stderr.read_line(start).await;
-        if line.is_empty() {
-            break;
-        }
-        start += line.len();
-        let text = String::from_utf8_lossy(&line);
-        if let Some(i) = text.find("http://") {
-            let url = text[i..].split_whitespace().next().unwrap_or_default();
-            return Ok(url.to_string());
-        }
-        if !line.ends_with(b"\n") {
-            break;
-        }
-    }
-    Err("the runtime printed no line holding `http://` on stderr (the address it serves at)".into())
-}
-
-/// How a finished runtime process ended.
-fn exit_of(status: std::process::ExitStatus) -> GuestEnd {
-    #[cfg(unix)]
-    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
-        return GuestEnd::Signaled(signal);
-    }
-    GuestEnd::Exited(status.code().unwrap_or(-1))
-}
-
-/// Sends a named signal (`SIGTERM`, `SIGINT`, `SIGKILL`, ...) to the runtime process.
-fn send_signal(pid: Option<u32>, name: &str) -> Result<(), String> {
-    let Some(pid) = pid else {
-        return Ok(());
-    };
-    let signal = signal_number(name).ok_or_else(|| format!("unknown signal `{name}`"))?;
-    #[cfg(unix)]
-    {
-        // SAFETY: kill(2) with a pid we spawned and a valid signal number.
-        let r = unsafe { libc::kill(pid as libc::pid_t, signal) };
-        if r != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::ESRCH) {
-                return Err(format!("cannot send {name} to the runtime: {e}"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The number of a signal named as in specs (`SIGTERM` or `TERM`).
-pub fn signal_number(name: &str) -> Option<i32> {
-    let short = name.strip_prefix("SIG").unwrap_or(name);
-    Some(match short {
-        "HUP" => libc::SIGHUP,
-        "INT" => libc::SIGINT,
-        "QUIT" => libc::SIGQUIT,
-        "KILL" => libc::SIGKILL,
-        "USR1" => libc::SIGUSR1,
-        "USR2" => libc::SIGUSR2,
-        "TERM" => libc::SIGTERM,
-        "ALRM" => libc::SIGALRM,
-        "STOP" => libc::SIGSTOP,
-        "CONT" => libc::SIGCONT,
-        _ => return None,
-    })
-}
-
-/// The runtime's process group, killed (SIGKILL) when the run is dropped: at the
-/// end of the test, at its timeout, or when it is abandoned after a failure.
-struct ProcessGroup(Option<u32>);
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.0 {
-            // SAFETY: killpg(2) on the group we created for the child (its pid).
-            unsafe {
-                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
-            }
-        }
     }
 }

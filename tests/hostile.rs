@@ -1,0 +1,409 @@
+//! Attacks on the harness itself that need a hostile *suite* or environment
+//! built at test time (the guest-level ones are in `suites/hostile/` and
+//! `tests/failing-suites/hostile/`): specs reaching host paths, bless writing
+//! outside, non-regular and oversized files, failure text that multiplies
+//! output, forged CI commands, and one test starving the others of descriptors.
+//! Each must end contained: a clear failure of that test, nothing read or
+//! written outside the suite and the test's temporary directories, nothing left
+//! behind, and the other tests unharmed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wasi-conform");
+/// A run that takes longer than this is hung: the test fails instead of waiting.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+const EXIT_0: &str = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+const HELLO: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A private temporary directory for the test, also the harness's `TMPDIR`, so
+/// that anything left behind is seen.
+struct Scene {
+    dir: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        Scene { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.path())
+            .args(args)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("CI")
+            .env_remove("WASI_CONFORM_BLESS")
+            .env("TMPDIR", self.path().join("tmp"))
+            .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        run_guarded(self.command(args))
+    }
+
+    /// Nothing is left in the harness's temporary directory.
+    fn assert_clean(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.path().join("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+fn run_guarded(mut command: Command) -> Output {
+    let mut child = command.spawn().expect("the binary starts");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("wasi-conform hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn spec_paths_cannot_reach_the_host() {
+    let s = Scene::new();
+    s.write("outside/secret.txt", "TOP SECRET CONTENT\n");
+    s.write("s/ok.dir/x", "x");
+    std::os::unix::fs::symlink("/etc", s.path().join("s/etc-link.dir")).unwrap();
+    let cases = [
+        ("abs-root", r#"{"root": "/etc"}"#, "key `root`"),
+        ("link-root", r#"{"root": "etc-link.dir"}"#, "key `root`"),
+        (
+            "stdin-proc",
+            r#"{"stdin": {"file": "/proc/self/environ"}}"#,
+            "key `stdin.file`",
+        ),
+        (
+            "stdin-up",
+            r#"{"stdin": {"file": "../outside/secret.txt"}}"#,
+            "key `stdin.file`",
+        ),
+        (
+            "golden-shadow",
+            r#"{"stdout": {"file": "/etc/shadow"}}"#,
+            "key `stdout.file`",
+        ),
+        (
+            "dirs-up",
+            r#"{"dirs": [{"host": "../../../..", "guest": "/h"}]}"#,
+            "key `dirs[0].host`",
+        ),
+        (
+            "dirs-name-up",
+            r#"{"dirs": ["../outside"]}"#,
+            "key `dirs[0]`",
+        ),
+        (
+            "files-golden-up",
+            r#"{"files": {"/x": {"file": "../outside/secret.txt"}}}"#,
+            "key `files./x.file`",
+        ),
+    ];
+    for (name, spec, _) in cases {
+        s.write(&format!("s/{name}.wat"), EXIT_0);
+        s.write(&format!("s/{name}.json"), spec);
+    }
+    let out = s.run(&["run", "s"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    for (name, _, key) in cases {
+        let section = all
+            .split("---- s::")
+            .find(|p| p.starts_with(&format!("{name} ----")))
+            .unwrap_or_else(|| panic!("{name} did not fail: {all}"));
+        assert!(section.contains(key), "{name}: {section}");
+        assert!(
+            section.contains("outside the suite's directory")
+                || section.contains("not a plain directory name"),
+            "{name}: {section}"
+        );
+    }
+    assert!(!all.contains("TOP SECRET"), "{all}");
+    s.assert_clean();
+}
+
+#[test]
+fn bless_writes_only_inside_the_suite_and_the_expected_directory() {
+    let s = Scene::new();
+    s.write("s/hello.wat", HELLO);
+    s.write(
+        "s/hello.json",
+        r#"{"stdout": {"file": "../../outside/x.sh"}}"#,
+    );
+    s.write("s/abs.wat", HELLO);
+    s.write(
+        "s/abs.json",
+        r#"{"stdout": {"file": "/tmp/wasi-conform-bless-attack.sh"}}"#,
+    );
+    s.write("s/fine.wat", HELLO);
+    let out = s.run(&["run", "s", "--bless"]);
+    let all = text(&out);
+    assert!(
+        !s.path().join("../outside").exists() && !s.path().join("outside").exists(),
+        "{all}"
+    );
+    assert!(
+        !Path::new("/tmp/wasi-conform-bless-attack.sh").exists(),
+        "{all}"
+    );
+    assert!(all.contains("outside the suite's directory"), "{all}");
+    // The conventional golden file of the well-behaved test lands in expected/.
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("expected/s/fine.stdout")).unwrap(),
+        "hello\n"
+    );
+    // A suite reached through `..` still files its golden files inside expected/.
+    let inner = Scene::new();
+    inner.write("proj/Cargo.toml", "");
+    inner.write("other/t.wat", HELLO);
+    let out = run_guarded({
+        let mut c = inner.command(&["run", "../other", "--bless"]);
+        c.current_dir(inner.path().join("proj"));
+        c
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let golden: Vec<PathBuf> = walk_files(inner.path());
+    assert!(
+        golden
+            .iter()
+            .any(|p| p.ends_with("expected/other/t.stdout")),
+        "{golden:?}"
+    );
+    assert!(
+        golden
+            .iter()
+            .all(|p| !p.ends_with("other/t.stdout") || p.to_string_lossy().contains("expected"))
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn non_regular_and_oversized_files_are_refused_not_read() {
+    let s = Scene::new();
+    // A golden file that is a FIFO: reading it would hang forever.
+    s.write("s/fifo.wat", HELLO);
+    s.write("s/fifo.json", r#"{"stdout": {"file": "pipe.txt"}}"#);
+    let fifo = std::ffi::CString::new(s.path().join("s/pipe.txt").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo in our own temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    // A spec that is a directory must not silently become the default spec.
+    s.write("s/dirspec.wat", EXIT_0);
+    std::fs::create_dir(s.path().join("s/dirspec.json")).unwrap();
+    // A 2 GiB sparse .wasm and a .wat symlinked to a host file.
+    let big = std::fs::File::create(s.path().join("s/huge.wasm")).unwrap();
+    big.set_len(2 << 30).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", s.path().join("s/shadowy.wat")).unwrap();
+    // A golden file that is /dev/zero, through a symlink inside the suite.
+    s.write("s/zero.wat", HELLO);
+    s.write("s/zero.json", r#"{"stdout": {"file": "zero.txt"}}"#);
+    std::os::unix::fs::symlink("/dev/zero", s.path().join("s/zero.txt")).unwrap();
+
+    let json = s.path().join("r.json");
+    let out = s.run(&["run", "s", "--json", json.to_str().unwrap()]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let expect = [
+        ("fifo", "a FIFO"),
+        ("dirspec", "not a regular file"),
+        ("huge", "more than the"),
+        ("shadowy", "leads out of the suite's directory"),
+    ];
+    for (name, what) in expect {
+        let line = format!("test s::{name}");
+        assert!(
+            all.lines()
+                .any(|l| l.starts_with(&line) && l.ends_with("FAILED")),
+            "{name}: {all}"
+        );
+        assert!(all.contains(what), "{name}: {what}: {all}");
+    }
+    assert!(all.contains("zero.txt") && all.contains("not"), "{all}");
+    assert!(!all.contains("root:x:0:0"), "{all}");
+    // The report quotes little.
+    assert!(std::fs::metadata(&json).unwrap().len() < 200_000);
+    s.assert_clean();
+}
+
+#[test]
+fn failure_text_stays_small_and_escaped() {
+    let s = Scene::new();
+    let module = std::fs::read_to_string(root().join("tests/hostile/escape-flood.wat")).unwrap();
+    for i in 0..8 {
+        s.write(&format!("s/flood{i}.wat"), &module);
+        s.write(
+            &format!("s/flood{i}.json"),
+            r#"{"stdout": "x", "stderr": "y"}"#,
+        );
+    }
+    let json = s.path().join("r.json");
+    let junit = s.path().join("r.xml");
+    let mut command = s.command(&[
+        "run",
+        "s",
+        "-j",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    command.env("GITHUB_ACTIONS", "true");
+    command.env("GITHUB_STEP_SUMMARY", s.path().join("summary.md"));
+    let out = run_guarded(command);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Bounded: 8 tests, 32 MiB of output each, reported in a few hundred KiB.
+    assert!(
+        out.stdout.len() < 2 << 20,
+        "{} bytes of terminal output",
+        out.stdout.len()
+    );
+    assert!(std::fs::metadata(&json).unwrap().len() < 2 << 20);
+    assert!(std::fs::metadata(&junit).unwrap().len() < 2 << 20);
+    // No raw escape reaches the terminal, and no forged command stands on its own
+    // outside a stop-commands fence.
+    assert!(!stdout.contains('\x1b'), "raw ESC in the output");
+    let mut fenced: Option<String> = None;
+    for line in stdout.lines() {
+        match &fenced {
+            Some(token) if line == format!("::{token}::") => fenced = None,
+            Some(_) => {}
+            None => {
+                if let Some(token) = line.strip_prefix("::stop-commands::") {
+                    fenced = Some(token.to_string());
+                } else {
+                    assert!(
+                        !line.starts_with("::endgroup::") || line == "::endgroup::",
+                        "{line}"
+                    );
+                    assert!(!line.starts_with("::add-mask::"), "forged: {line}");
+                    assert!(!line.starts_with("::error::forged"), "forged: {line}");
+                }
+            }
+        }
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        roxmltree::Document::parse(&xml).is_ok(),
+        "the JUnit report is valid XML"
+    );
+}
+
+#[test]
+fn a_file_name_cannot_forge_report_lines() {
+    let s = Scene::new();
+    s.write("s/evil\ntest s::x ... ok.wat", EXIT_0);
+    let out = s.run(&["run", "s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("test s::x ... ok")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("evil\\x0atest"), "{stdout}");
+}
+
+#[test]
+fn one_test_hoarding_descriptors_does_not_starve_the_others() {
+    let s = Scene::new();
+    s.write("s/fds.dir/file.txt", "fixture\n");
+    // Holds 4096 files (more than the share of a 1024-descriptor process).
+    std::fs::copy(
+        root().join("suites/hostile/fd-exhaustion.wasm"),
+        s.path().join("s/hoarder.wasm"),
+    )
+    .unwrap();
+    s.write(
+        "s/hoarder.json",
+        r#"{"root": "fds.dir", "timeout_ms": 5000, "trap": "open file limit"}"#,
+    );
+    for i in 0..11 {
+        s.write(&format!("s/innocent{i}.wat"), HELLO);
+        s.write(
+            &format!("s/innocent{i}.json"),
+            r#"{"stdout": "hello\n", "root": "fds.dir"}"#,
+        );
+    }
+    let mut command = Command::new("prlimit");
+    command
+        .arg("--nofile=1024:1024")
+        .arg("--")
+        .arg(BIN)
+        .args(["run", "s", "-j", "4"])
+        .current_dir(s.path())
+        .env("TMPDIR", s.path().join("tmp"))
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let out = run_guarded(command);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("12 passed; 0 failed"), "{all}");
+    s.assert_clean();
+}
