@@ -88,15 +88,17 @@ impl Feature {
     }
 
     /// Winch, the default (baseline) compiler, cannot compile modules using it.
+    /// Winch implements the threads proposal (atomics, wait/notify) on x86-64 only.
     pub fn needs_cranelift(self) -> bool {
-        matches!(
-            self,
+        match self {
             Feature::Exceptions
-                | Feature::Gc
-                | Feature::FunctionReferences
-                | Feature::TailCall
-                | Feature::RelaxedSimd
-        )
+            | Feature::Gc
+            | Feature::FunctionReferences
+            | Feature::TailCall
+            | Feature::RelaxedSimd => true,
+            Feature::Threads => !cfg!(target_arch = "x86_64"),
+            _ => false,
+        }
     }
 
     /// On in the harness's default engine without being asked for.

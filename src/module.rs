@@ -22,6 +22,8 @@ pub struct ModuleInfo {
     pub wasi: Option<WasiVersion>,
     /// `module::name` of every core import (empty for components).
     pub imports: Vec<String>,
+    /// Whether one of the core imports is a shared memory.
+    pub imports_shared_memory: bool,
     /// `(module, name)` of every core function import.
     pub function_imports: Vec<(String, String)>,
 }
@@ -135,6 +137,7 @@ impl ModuleInfo {
             return Err("the file does not start with a WebAssembly header".into());
         };
         let mut imports = Vec::new();
+        let mut imports_shared_memory = false;
         let mut function_imports = Vec::new();
         let mut wasi = None;
         for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
@@ -145,6 +148,9 @@ impl ModuleInfo {
                         let imp = imp.map_err(|e| e.to_string())?;
                         if matches!(imp.module, "wasi_snapshot_preview1" | "wasi_unstable") {
                             wasi = Some(WasiVersion::P1);
+                        }
+                        if let wasmparser::TypeRef::Memory(m) = imp.ty {
+                            imports_shared_memory |= m.shared;
                         }
                         imports.push(format!("{}::{}", imp.module, imp.name));
                         if matches!(imp.ty, wasmparser::TypeRef::Func(_)) {
@@ -174,8 +180,20 @@ impl ModuleInfo {
             kind,
             wasi,
             imports,
+            imports_shared_memory,
             function_imports,
         })
+    }
+
+    /// Whether a core module is a wasi-threads program: it imports a shared
+    /// memory or `wasi`/`thread-spawn` (or the older `thread_spawn`).
+    pub fn uses_wasi_threads(&self) -> bool {
+        self.kind == ModuleKind::Core
+            && (self.imports_shared_memory
+                || self
+                    .imports
+                    .iter()
+                    .any(|i| matches!(i.as_str(), "wasi::thread-spawn" | "wasi::thread_spawn")))
     }
 }
 
@@ -268,6 +286,21 @@ mod tests {
         assert_eq!(info.kind, ModuleKind::Core);
         assert_eq!(info.wasi, Some(WasiVersion::P1));
         assert_eq!(info.imports, ["wasi_snapshot_preview1::proc_exit"]);
+    }
+
+    #[test]
+    fn detects_wasi_threads_modules() {
+        let read = |wat: &str| ModuleInfo::inspect(wat::parse_str(wat).unwrap()).unwrap();
+        let spawn =
+            read(r#"(module (import "wasi" "thread-spawn" (func (param i32) (result i32))))"#);
+        assert!(spawn.uses_wasi_threads());
+        let old =
+            read(r#"(module (import "wasi" "thread_spawn" (func (param i32) (result i32))))"#);
+        assert!(old.uses_wasi_threads());
+        let shared = read(r#"(module (import "foo" "bar" (memory 1 1 shared)))"#);
+        assert!(shared.imports_shared_memory && shared.uses_wasi_threads());
+        let plain = read(r#"(module (import "env" "memory" (memory 1)) (memory 1 1 shared))"#);
+        assert!(!plain.uses_wasi_threads());
     }
 
     #[test]

@@ -22,14 +22,17 @@ use super::{Backend, Prepared, Program, RuntimeInfo, StartContext};
 use crate::cache::{IncrementalCache, ModuleCache};
 use crate::check::{self, Failure, FailureKind, GuestEnd, Trap, WasmValue};
 use crate::discover::WasiVersion;
-use crate::features::FeatureSet;
+use crate::features::{Feature, FeatureSet};
 use crate::module::{ModuleInfo, ModuleKind};
 use crate::sandbox::Stdin;
 use crate::spec::{Invoke, Spec, World};
 use crate::watchdog::{LimitHit, Watchdog};
 
 pub mod component;
+pub mod threads;
+mod threads_start;
 use component::ComponentState;
+use threads::ThreadState;
 
 /// The wasmtime version this build embeds (pinned in Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -41,6 +44,9 @@ const INCREMENTAL_CACHE_BYTES: usize = 512 << 20;
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes that `write` can queue on the guest's stdin before the guest reads them.
 const STDIN_PIPE_BYTES: usize = 64 * 1024;
+/// Threads the wasi-threads runtime may use for blocking work at once (all tests'
+/// filesystem calls, waking atomic waiters at a program's end).
+const THREADS_BLOCKING_THREADS: usize = 16;
 
 /// Which compiler turns wasm into machine code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +91,20 @@ struct GuestState {
     limits: StoreLimits,
 }
 
-/// What runs: a core module's entry point, or a component command.
+/// What runs: in one store, or as a wasi-threads program.
 enum Target {
+    Store(StoreTarget),
+    /// A wasi-threads command: each run is a [`threads::Program`].
+    Threads {
+        module: Module,
+        linker: Linker<ThreadState>,
+        /// The multi-threaded runtime its threads block on.
+        runtime: tokio::runtime::Handle,
+    },
+}
+
+/// What runs in one store: a core module's entry point, or a component command.
+enum StoreTarget {
     Core {
         pre: wasmtime::InstancePre<GuestState>,
         entry: Entry,
@@ -129,6 +147,8 @@ struct EngineSet {
     features: FeatureSet,
     core: Linker<GuestState>,
     component: wasmtime::component::Linker<ComponentState>,
+    /// For wasi-threads modules; only engines with the threads proposal have one.
+    threads: Option<threads::Host>,
 }
 
 /// What tells engines apart: fuel metering and the wasm proposals enabled.
@@ -147,6 +167,10 @@ impl EngineSet {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.consume_fuel(key.fuel);
+        // The `threads` cargo feature turns the proposal on by default: keep it
+        // off (and so ordinary modules' validation and cache keys as they were)
+        // unless the key has `Feature::Threads`, which turns it back on below.
+        config.wasm_threads(false);
         for f in key.features.iter() {
             f.enable(&mut config);
         }
@@ -171,11 +195,17 @@ impl EngineSet {
         wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         let component = component::linker(&engine)?;
+        let threads = if key.features.contains(Feature::Threads) {
+            Some(threads::Host::new(&engine)?)
+        } else {
+            None
+        };
         Ok(EngineSet {
             engine,
             features: key.features.clone(),
             core,
             component,
+            threads,
         })
     }
 }
@@ -201,11 +231,19 @@ pub struct Embedded {
     cache: ModuleCache,
     info: RuntimeInfo,
     stop_ticker: Arc<AtomicBool>,
+    /// The multi-threaded runtime (one worker) that wasi-threads programs'
+    /// threads block on, made on first use and shared by all tests. (Tests run
+    /// on current-thread runtimes, whose timers only run while that thread
+    /// polls them.)
+    threads_rt: Mutex<Option<tokio::runtime::Runtime>>,
 }
 
 impl Drop for Embedded {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
+        if let Some(rt) = lock(&self.threads_rt).take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -248,7 +286,31 @@ impl Embedded {
                 ),
             },
             stop_ticker: stop,
+            threads_rt: Mutex::new(None),
         })
+    }
+
+    /// The runtime of wasi-threads programs, started on first use.
+    fn threads_runtime(&self) -> Result<tokio::runtime::Handle, Failure> {
+        let mut slot = lock(&self.threads_rt);
+        if let Some(rt) = slot.as_ref() {
+            return Ok(rt.handle().clone());
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(THREADS_BLOCKING_THREADS)
+            .thread_name("wasi-conform-threads")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Failure::new(
+                    FailureKind::Setup,
+                    format!("cannot start the runtime of wasi-threads programs: {e}"),
+                )
+            })?;
+        let handle = rt.handle().clone();
+        *slot = Some(rt);
+        Ok(handle)
     }
 
     /// The module cache.
@@ -323,7 +385,7 @@ impl Embedded {
             ))
         })?;
         if spec.world != World::HttpService {
-            return Ok(Target::Component { pre });
+            return Ok(Target::Store(StoreTarget::Component { pre }));
         }
         let pre = component::service_pre(pre).map_err(|e| {
             module_failure(format!(
@@ -332,7 +394,7 @@ impl Embedded {
                 path.display()
             ))
         })?;
-        Ok(Target::Service { pre: Arc::new(pre) })
+        Ok(Target::Store(StoreTarget::Service { pre: Arc::new(pre) }))
     }
 
     fn load_core(
@@ -361,7 +423,52 @@ impl Embedded {
                 Failure::new(FailureKind::Spec, format!("{}: {m}", spec_name(spec)))
             })?,
         };
-        Ok(Target::Core { pre, entry })
+        Ok(Target::Store(StoreTarget::Core { pre, entry }))
+    }
+
+    /// A wasi-threads module: compiled with the threads proposal on, checked
+    /// (one shared memory imported, only imports the threads host provides),
+    /// run by [`threads::Program`]s.
+    fn load_threads(
+        &self,
+        set: &EngineSet,
+        path: &Path,
+        info: &ModuleInfo,
+        spec: &Spec,
+    ) -> Result<Target, Failure> {
+        if spec.invoke.is_some() {
+            return Err(Failure::new(
+                FailureKind::Spec,
+                format!(
+                    "{}: key `invoke`: {} is a wasi-threads module, which only runs as a \
+                     command (`_start`)",
+                    spec_name(spec),
+                    path.display()
+                ),
+            ));
+        }
+        if spec.world == World::HttpService {
+            return Err(module_failure(format!(
+                "{}: the spec's world is wasi:http/service, which only a component can implement",
+                path.display()
+            )));
+        }
+        let host = set.threads.as_ref().ok_or_else(|| {
+            Failure::new(
+                FailureKind::Setup,
+                "internal error: the engine has no threads host",
+            )
+        })?;
+        let module: Module = self.compile(set, path, &info.bytes)?;
+        host.check_module(&module)
+            .map_err(|m| module_failure(format!("{}: {m}", path.display())))?;
+        let linker = host.linker().clone();
+        let runtime = self.threads_runtime()?;
+        Ok(Target::Threads {
+            module,
+            linker,
+            runtime,
+        })
     }
 }
 
@@ -385,12 +492,18 @@ impl Backend for Embedded {
                 path, &foreign, version,
             )));
         }
+        let threaded = info.uses_wasi_threads();
+        let mut features = spec.features.clone();
+        if threaded {
+            features.extend([Feature::Threads]);
+        }
         let set = self.engine_for(EngineKey {
             fuel: spec.limits.fuel.is_some(),
-            features: spec.features.clone(),
+            features,
         })?;
         let target = match info.kind {
             ModuleKind::Component => self.load_component(&set, path, &info, version, spec)?,
+            ModuleKind::Core if threaded => self.load_threads(&set, path, &info, spec)?,
             ModuleKind::Core => self.load_core(&set, path, &info, version, spec)?,
         };
         let mut notes = Vec::new();
@@ -632,50 +745,60 @@ impl Program for EmbeddedProgram {
     fn invokes(&self) -> bool {
         matches!(
             self.target,
-            Target::Core {
+            Target::Store(StoreTarget::Core {
                 entry: Entry::Invoke { .. },
                 ..
-            }
+            })
         )
     }
 
     fn start(&self, ctx: StartContext<'_>) -> Result<Guest, String> {
+        let watchdog = Arc::new(Mutex::new(Watchdog::new(
+            ctx.sandbox_dir,
+            ctx.limits.open_files,
+            ctx.limits.disk_bytes,
+        )));
+        let ending = Ending::of(&ctx);
+        let guest = match &self.target {
+            Target::Store(target) => self.start_store(target, &ctx, &watchdog, ending)?,
+            Target::Threads {
+                module,
+                linker,
+                runtime,
+            } => threads_start::start(module, linker, runtime, &ctx, &watchdog, ending)?,
+        };
+        Ok(guest.with_watch(Box::new(move || lock(&watchdog).check_all())))
+    }
+}
+
+impl EmbeddedProgram {
+    /// Starts a run in one store.
+    fn start_store(
+        &self,
+        target: &StoreTarget,
+        ctx: &StartContext<'_>,
+        watchdog: &Arc<Mutex<Watchdog>>,
+        ending: Ending,
+    ) -> Result<Guest, String> {
         let (stdin, writer) = if ctx.interactive {
             let (reader, writer) = tokio::io::simplex(STDIN_PIPE_BYTES);
             (Stdin::Interactive(reader), Some(writer))
         } else {
             (Stdin::fixed(ctx.run).map_err(|e| e.to_string())?, None)
         };
-        let mut builder = crate::sandbox::wasi_builder(&ctx, stdin).map_err(|e| e.to_string())?;
+        let mut builder = crate::sandbox::wasi_builder(ctx, stdin).map_err(|e| e.to_string())?;
         crate::sandbox::network(&mut builder, &ctx.spec.proposals);
         let limits = ctx.limits;
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
-            .table_elements(1 << 20)
-            .instances(1000)
-            .tables(1000)
-            .memories(1000)
-            .trap_on_grow_failure(false)
-            .build();
-        let watchdog = Arc::new(Mutex::new(Watchdog::new(
-            ctx.sandbox_dir,
-            limits.open_files,
-            limits.disk_bytes,
-        )));
+        let store_limits = store_limits(limits.memory_bytes);
         let guard = StoreGuard {
             fuel: limits.fuel,
             deadline: ctx.deadline,
-            watchdog: Arc::clone(&watchdog),
-        };
-        let ending = Ending {
-            timeout_ms: ctx.timeout.as_millis(),
-            fuel: limits.fuel,
-            memory: limits.memory_bytes,
+            watchdog: Arc::clone(watchdog),
         };
         let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
         let mut serve = None;
-        let future: GuestFuture = match &self.target {
-            Target::Core { pre, entry } => {
+        let future: GuestFuture = match target {
+            StoreTarget::Core { pre, entry } => {
                 let state = GuestState {
                     wasi: builder.build_p1(),
                     limits: store_limits,
@@ -689,7 +812,7 @@ impl Program for EmbeddedProgram {
                     r.unwrap_or_else(|e| ending.classify(e))
                 })
             }
-            Target::Component { pre } => {
+            StoreTarget::Component { pre } => {
                 let state = ComponentState::new(builder.build(), store_limits, http_allowed);
                 let mut store = Store::new(&self.engine, state);
                 store.limiter(|s| &mut s.limits);
@@ -703,7 +826,7 @@ impl Program for EmbeddedProgram {
                     }
                 })
             }
-            Target::Service { pre } => {
+            StoreTarget::Service { pre } => {
                 let state = ComponentState::new(builder.build(), store_limits, http_allowed);
                 let mut store = Store::new(&self.engine, state);
                 store.limiter(|s| &mut s.limits);
@@ -719,8 +842,7 @@ impl Program for EmbeddedProgram {
                 })
             }
         };
-        let mut guest = Guest::new(future, ctx.stdout, ctx.stderr)
-            .with_watch(Box::new(move || lock(&watchdog).check_all()));
+        let mut guest = Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone());
         if let Some(w) = writer {
             guest = guest.with_stdin(Box::pin(w));
         }
@@ -756,6 +878,18 @@ impl Program for EmbeddedProgram {
         }
         Ok(guest)
     }
+}
+
+/// The limits of a store; `memory_bytes` caps its linear memories.
+fn store_limits(memory_bytes: u64) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
+        .table_elements(1 << 20)
+        .instances(1000)
+        .tables(1000)
+        .memories(1000)
+        .trap_on_grow_failure(false)
+        .build()
 }
 
 /// Locks a mutex; a poisoned one (another test's thread panicked) is still usable.
@@ -836,6 +970,14 @@ struct Ending {
 }
 
 impl Ending {
+    fn of(ctx: &StartContext<'_>) -> Ending {
+        Ending {
+            timeout_ms: ctx.timeout.as_millis(),
+            fuel: ctx.limits.fuel,
+            memory: ctx.limits.memory_bytes,
+        }
+    }
+
     /// Turns an error that ended a guest into how it ended.
     fn classify(self, e: wasmtime::Error) -> GuestEnd {
         if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
