@@ -104,7 +104,8 @@ pub struct RunArgs {
     /// used entries are evicted past it).
     #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::cache::DEFAULT_CACHE_MAX_BYTES)]
     cache_max_bytes: u64,
-    /// Number of tests run at once (default: the number of cores).
+    /// Number of tests run at once (default: the number of cores; twice that
+    /// with an external runtime).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
     /// Run only tests whose name (SUITE_PATH::NAME) contains FILTER (repeatable: any).
@@ -182,6 +183,14 @@ impl RunArgs {
         }
     }
 
+    /// `-j`, else the number of cores, doubled when an external runtime runs
+    /// (its tests spend much of their time starting and ending processes).
+    fn jobs(&self) -> usize {
+        let external = self.runtimes.iter().any(|r| r != EMBEDDED) || !self.adapters.is_empty();
+        self.jobs
+            .unwrap_or_else(|| runner::default_jobs() * if external { 2 } else { 1 })
+    }
+
     fn features(&self) -> anyhow::Result<wasi_conform::features::FeatureSet> {
         self.wasm_features
             .iter()
@@ -198,9 +207,7 @@ impl RunArgs {
             open_files: self.open_files,
             disk_bytes: self.disk_bytes,
             echo: false,
-            max_open_files: runner::open_files_budget(
-                self.jobs.unwrap_or_else(runner::default_jobs),
-            ),
+            max_open_files: runner::open_files_budget(self.jobs()),
         }
     }
 }
@@ -434,7 +441,7 @@ fn execute(
     let start = SystemTime::now();
     let clock = Instant::now();
     let mut records: Vec<TestRecord> = Vec::with_capacity(plan.tests.len());
-    let jobs = args.jobs.unwrap_or_else(runner::default_jobs);
+    let jobs = args.jobs();
     runner::run(harness, &plan.tests, jobs, |record| {
         term.record(&record);
         records.push(record);
