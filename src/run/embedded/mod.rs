@@ -11,10 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use wasmtime::{
-    Config, Engine, ExternType, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
-    UpdateDeadline, Val, ValType,
-};
+use wasmtime::{Config, Engine, ExternType, Linker, Module, Store, UpdateDeadline, Val, ValType};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use super::guest::{Guest, GuestFuture, HttpResponse};
@@ -29,9 +26,11 @@ use crate::spec::{Invoke, Spec, World};
 use crate::watchdog::{LimitHit, Watchdog};
 
 pub mod component;
+mod limiter;
 pub mod threads;
 mod threads_start;
 use component::ComponentState;
+pub use limiter::GuestLimiter;
 use threads::ThreadState;
 
 /// The wasmtime version this build embeds (pinned in Cargo.toml).
@@ -88,7 +87,7 @@ impl Default for CompileConfig {
 /// The store data of a core module's run.
 struct GuestState {
     wasi: WasiP1Ctx,
-    limits: StoreLimits,
+    limits: GuestLimiter,
 }
 
 /// What runs: in one store, or as a wasi-threads program.
@@ -880,16 +879,9 @@ impl EmbeddedProgram {
     }
 }
 
-/// The limits of a store; `memory_bytes` caps its linear memories.
-fn store_limits(memory_bytes: u64) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
-        .table_elements(1 << 20)
-        .instances(1000)
-        .tables(1000)
-        .memories(1000)
-        .trap_on_grow_failure(false)
-        .build()
+/// The limits of a store: `memory_bytes` for all its memories and tables together.
+fn store_limits(memory_bytes: u64) -> GuestLimiter {
+    GuestLimiter::new(memory_bytes)
 }
 
 /// Locks a mutex; a poisoned one (another test's thread panicked) is still usable.
