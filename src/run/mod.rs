@@ -125,6 +125,13 @@ pub trait Backend: Send + Sync {
     /// without it.
     fn prepare(&self, _tests: &[(&Path, Option<WasiVersion>, &Spec)]) {}
     /// Whether [`Backend::prepare`] does anything (so callers can skip gathering).
+    /// How long a test may take on this runtime when its spec does not say,
+    /// if the runtime asks for longer than the harness's default (an external
+    /// adapter's `timeout_seconds`).
+    fn default_timeout(&self) -> Option<Duration> {
+        None
+    }
+
     fn prepares(&self) -> bool {
         false
     }
@@ -257,10 +264,11 @@ pub async fn execute_with(
             return Execution::Ran(Box::new(obs));
         }
     };
-    let timeout = spec
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(defaults.timeout);
+    let timeout = spec.timeout_ms.map(Duration::from_millis).unwrap_or(
+        backend
+            .default_timeout()
+            .map_or(defaults.timeout, |t| t.max(defaults.timeout)),
+    );
     let mut driver = driver::Driver {
         program: program.as_ref(),
         spec,
