@@ -104,6 +104,13 @@ pub struct RunArgs {
     /// used entries are evicted past it).
     #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::cache::DEFAULT_CACHE_MAX_BYTES)]
     cache_max_bytes: u64,
+    /// The longest compiling one module may take (modules too costly to
+    /// compile in-process are compiled in a separate process, stopped past it).
+    #[arg(long, value_name = "SECONDS", default_value_t = wasi_conform::run::DEFAULT_COMPILE_TIMEOUT.as_secs())]
+    compile_timeout: u64,
+    /// The most resident memory compiling one module may take (in that separate process).
+    #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::run::DEFAULT_COMPILE_MEMORY_BYTES)]
+    compile_memory_bytes: u64,
     /// Number of tests run at once (default: the number of cores; twice that
     /// with an external runtime).
     #[arg(short = 'j', long, value_name = "N")]
@@ -180,6 +187,11 @@ impl RunArgs {
                     .or_else(wasi_conform::cache::default_dir)
             },
             cache_max_bytes: self.cache_max_bytes,
+            limits: wasi_conform::run::CompileLimits {
+                worker: super::compile_worker(),
+                timeout: Duration::from_secs(self.compile_timeout.max(1)),
+                memory_bytes: self.compile_memory_bytes,
+            },
         }
     }
 

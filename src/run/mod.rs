@@ -30,7 +30,10 @@ pub mod embedded;
 pub mod guest;
 pub mod process;
 
-pub use embedded::{CompileConfig, Compiler};
+pub use embedded::{
+    CompileConfig, CompileLimits, Compiler, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT,
+    IN_PROCESS_MAX_COST, WORKER_SUBCOMMAND, worker_main,
+};
 pub use guest::Guest;
 
 /// Default wall-clock limit of a test (compilation excluded): 10 s.
