@@ -114,6 +114,8 @@ pub(super) fn compile_in_worker<A: Artifact>(
         .arg(&input)
         .arg(&output)
         .env("MALLOC_ARENA_MAX", "2")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -170,12 +172,12 @@ fn worker_failure(stderr: &str, limits: &CompileLimits) -> wasmtime::Error {
     if stderr.contains("memory allocation") || stderr.contains("out of memory") {
         return over_memory(limits);
     }
-    let text = stderr.trim();
+    let text = super::without_backtrace(stderr).trim();
     let text = text.strip_prefix("error: ").unwrap_or(text);
     if text.is_empty() {
         wasmtime::format_err!("the compile worker failed without a message")
     } else {
-        wasmtime::format_err!("{}", crate::check::excerpt_inline(text.as_bytes()))
+        wasmtime::format_err!("{}", crate::check::printable(text))
     }
 }
 
