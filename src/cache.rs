@@ -4,8 +4,8 @@
 //! Cranelift incremental cache that shares identical functions between modules
 //! compiled in one process.
 //!
-//! An entry on disk is `BLAKE3(artifact) ‖ artifact`, written atomically (temp
-//! file + rename). An entry that is truncated, corrupt, or from another engine
+//! An entry on disk is `artifact ‖ BLAKE3(artifact)`, written atomically (temp
+//! file + rename), and loaded by mapping it (no copy). An entry that is truncated, corrupt, or from another engine
 //! configuration is recompiled and overwritten, never a failure.
 
 use std::any::Any;
@@ -52,6 +52,10 @@ pub trait Artifact: Sized {
     /// # Safety
     /// `bytes` must be what [`Artifact::serialize`] produced.
     unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    /// # Safety
+    /// The file must hold what [`Artifact::serialize`] produced (then a
+    /// checksum), and must not change while the artifact lives.
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
 }
 
 impl Artifact for Module {
@@ -66,6 +70,10 @@ impl Artifact for Module {
         // SAFETY: forwarded from the caller.
         unsafe { Module::deserialize(engine, bytes) }
     }
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Module::deserialize_file(engine, path) }
+    }
 }
 
 impl Artifact for Component {
@@ -79,6 +87,10 @@ impl Artifact for Component {
     unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
         // SAFETY: forwarded from the caller.
         unsafe { Component::deserialize(engine, bytes) }
+    }
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Component::deserialize_file(engine, path) }
     }
 }
 
@@ -95,6 +107,9 @@ pub struct CacheStats {
     pub evicted: AtomicUsize,
 }
 
+/// The layout of entries on disk (part of every key: a new layout never reads
+/// an old one): the artifact, then its BLAKE3 checksum.
+const ENTRY_FORMAT: u32 = 2;
 /// The default most bytes the on-disk cache keeps: 2 GiB.
 pub const DEFAULT_CACHE_MAX_BYTES: u64 = 2 << 30;
 /// How many compiled modules stay in memory for other tests of the run.
@@ -177,6 +192,7 @@ impl ModuleCache {
         A::KIND.hash(&mut h);
         engine.precompile_compatibility_hash().hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
+        ENTRY_FORMAT.hash(&mut h);
         h.0.update(wasm);
         *h.0.finalize().as_bytes()
     }
@@ -264,9 +280,9 @@ impl ModuleCache {
     ) -> wasmtime::Result<A> {
         let path = self.entry(key);
         if let Some(path) = &path
-            && let Ok(data) = std::fs::read(path)
+            && path.is_file()
         {
-            if let Some(module) = verified(engine, &data) {
+            if let Some(module) = verified(engine, path) {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
                 touch(path);
                 return Ok(module);
@@ -355,27 +371,79 @@ fn evict(dir: &Path, need: u64, keep: &Path) -> (usize, u64) {
     (count, freed)
 }
 
-/// Deserializes an entry whose checksum matches; `None` for anything unusable.
-fn verified<A: Artifact>(engine: &Engine, data: &[u8]) -> Option<A> {
-    if data.len() <= 32 {
+/// Loads an entry whose checksum matches; `None` for anything unusable. The
+/// file is mapped, not read: the checksum is computed over the mapping, and
+/// wasmtime maps the file again (copy-on-write) instead of copying the code, so
+/// a test pages in only the code it runs.
+fn verified<A: Artifact>(engine: &Engine, path: &Path) -> Option<A> {
+    let file = std::fs::File::open(path).ok()?;
+    let map = ReadOnlyMap::of(&file)?;
+    let bytes = map.bytes();
+    if bytes.len() <= 32 {
         return None;
     }
-    let (digest, artifact) = data.split_at(32);
+    let (artifact, digest) = bytes.split_at(bytes.len() - 32);
     if blake3::hash(artifact).as_bytes() != digest {
         return None;
     }
-    // SAFETY: the bytes are exactly what `Module::serialize` produced for an
-    // engine with the same compatibility hash (the checksum proves they are
-    // intact); `deserialize` also checks the engine configuration itself.
-    unsafe { A::deserialize(engine, artifact) }.ok()
+    drop(map);
+    // SAFETY: the file holds exactly what `serialize` produced for an engine
+    // with the same compatibility hash, then its checksum (which matched:
+    // intact); `deserialize_file` also checks the engine configuration. Entries
+    // are never changed in place (written to a temporary file and renamed), so
+    // the mapping stays what was checked.
+    unsafe { A::deserialize_file(engine, path) }.ok()
 }
 
+/// A file mapped read-only (unmapped on drop).
+struct ReadOnlyMap {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl ReadOnlyMap {
+    fn of(file: &std::fs::File) -> Option<ReadOnlyMap> {
+        use std::os::fd::AsRawFd;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: a fresh read-only private mapping of an open file; checked
+        // for failure below, unmapped once on drop.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        (ptr != libc::MAP_FAILED).then_some(ReadOnlyMap { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes are mapped at `ptr` while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for ReadOnlyMap {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping `of` made.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Writes an entry: the artifact, then its BLAKE3 checksum (after it, so the
+/// file starts with the artifact wasmtime maps), atomically (temporary file and rename).
 fn store(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("entries live in a subdirectory");
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, blake3::hash(artifact).as_bytes())?;
     std::io::Write::write_all(&mut tmp, artifact)?;
+    std::io::Write::write_all(&mut tmp, blake3::hash(artifact).as_bytes())?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -448,10 +516,17 @@ mod tests {
         let path = first
             .entry(&ModuleCache::key::<Module>(&engine, &wasm))
             .unwrap();
+        // (Damage arrives as a new file, as every writer of entries replaces
+        // them: the modules loaded above still map the old one.)
+        let replace = |bytes: &[u8]| {
+            let tmp = path.with_extension("damaged");
+            std::fs::write(&tmp, bytes).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+        };
         let mut data = std::fs::read(&path).unwrap();
         let last = data.len() - 1;
         data[last] ^= 0xff;
-        std::fs::write(&path, &data).unwrap();
+        replace(&data);
         let third = fresh();
         third.load_or_compile::<Module>(&engine, &wasm).unwrap();
         assert_eq!(third.stats.rejected.load(Ordering::Relaxed), 1);
@@ -460,7 +535,7 @@ mod tests {
         assert_eq!(fourth.stats.hits.load(Ordering::Relaxed), 1);
 
         // A truncated entry too.
-        std::fs::write(&path, b"short").unwrap();
+        replace(b"short");
         let fifth = fresh();
         fifth.load_or_compile::<Module>(&engine, &wasm).unwrap();
         assert_eq!(fifth.stats.rejected.load(Ordering::Relaxed), 1);

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use crate::check::{self, Failure, FailureKind, FileState, GuestEnd};
 use crate::discover::{Suite, TestCase};
 use crate::run::embedded::Embedded;
-use crate::run::{Backend, CompileConfig, Execution, Observation, RunDefaults, RuntimeInfo};
+use crate::run::{
+    Backend, CompileConfig, Execution, Observation, RunDefaults, RuntimeInfo, StageTimes,
+};
 use crate::spec::{FileExpectation, Spec, StreamMatcher};
 
 /// Threads a test's filesystem calls may use at once (tokio's blocking pool).
@@ -114,6 +116,8 @@ pub struct TestOutcome {
     /// Of `duration`, the time spent preparing the sandbox (copying fixtures),
     /// which does not count against the timeout.
     pub setup: Duration,
+    /// Of `duration`, the time of each stage (see [`StageTimes`]).
+    pub times: StageTimes,
 }
 
 impl TestOutcome {
@@ -339,14 +343,24 @@ impl Harness {
             &spec,
             after_run,
         ));
+        let removing = Instant::now();
         drop(rt);
         drop(network);
+        let dropped = removing.elapsed();
         let mut outcome = match execution {
             Execution::Skipped(reason) => TestOutcome {
                 skipped: Some(reason),
                 ..TestOutcome::default()
             },
-            Execution::Ran(obs) => self.check(test, &spec, *obs),
+            Execution::Ran(obs) => {
+                let mut times = obs.times;
+                let checking = Instant::now();
+                let mut outcome = self.check(test, &spec, *obs);
+                times.check = checking.elapsed();
+                times.teardown += dropped;
+                outcome.times = times;
+                outcome
+            }
         };
         outcome.notes.extend(notes);
         outcome
@@ -413,6 +427,7 @@ impl Harness {
             blessed,
             notes: obs.notes.into_iter().chain(notes).collect(),
             setup: obs.setup,
+            times: StageTimes::default(),
         }
     }
 

@@ -135,6 +135,10 @@ pub struct RunArgs {
     /// Treat warnings (a spec no module uses, a stale expectation entry) as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// After the results, print where the tests' time went, stage by stage
+    /// (load, sandbox, start, run, check, teardown), summed over the run.
+    #[arg(long)]
+    timings: bool,
     /// Root of golden files (DIR/SUITE_PATH/NAME.stdout|.stderr); default: the
     /// `expected/` directory of the project holding each suite.
     #[arg(long, value_name = "DIR")]
@@ -468,6 +472,12 @@ fn execute(
     let finish = SystemTime::now();
     let rerun = |r: &TestRecord| rerun_command(r, show_runtime);
     term.finish(&records, plan.filtered_out, elapsed, &rerun);
+    if args.timings {
+        print!(
+            "{}",
+            wasi_conform::report::terminal::timings(&records, elapsed)
+        );
+    }
 
     if let Some(path) = &args.json {
         let report = Report::new(&records, start, finish);

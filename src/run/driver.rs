@@ -39,6 +39,8 @@ pub(super) struct Driver<'a> {
     pub(super) echo: bool,
     /// Time spent preparing sandboxes (copying fixtures), outside the timeout.
     pub(super) setup: Duration,
+    /// Time spent preparing the sandbox and starting guests.
+    pub(super) times: super::StageTimes,
 }
 
 /// Where an operation is in the spec, to prefix its failures with.
@@ -134,6 +136,8 @@ impl Driver<'_> {
         let copied = copying.elapsed();
         self.deadline += copied;
         self.setup += copied;
+        self.times.sandbox += copied;
+        let starting = std::time::Instant::now();
         let output = usize::try_from(self.limits.output_bytes).unwrap_or(usize::MAX);
         let ctx = StartContext {
             spec: self.spec,
@@ -149,7 +153,9 @@ impl Driver<'_> {
             limits: self.limits,
             sandbox_dir: self.sandbox.path(),
         };
-        self.guest = Some(self.program.start(ctx).map_err(setup)?);
+        let started = self.program.start(ctx);
+        self.times.start += starting.elapsed();
+        self.guest = Some(started.map_err(setup)?);
         Ok(())
     }
 

@@ -207,6 +207,49 @@ pub struct Observation {
     pub notes: Vec<String>,
     /// Time spent preparing the sandbox (fixture copies), not counted in the timeout.
     pub setup: Duration,
+    /// Where the test's time went, stage by stage.
+    pub times: StageTimes,
+}
+
+/// Where a test's time went (`--timings` sums them over a run).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimes {
+    /// Reading the module, the cache lookup (or compilation) and linking.
+    pub load: Duration,
+    /// Making the sandbox and copying fixtures.
+    pub sandbox: Duration,
+    /// Starting the guest: its WASI context, store and instance.
+    pub start: Duration,
+    /// The operations, the guest's run included (sandbox and start excluded).
+    pub run: Duration,
+    /// Checking the outcome against the spec.
+    pub check: Duration,
+    /// Removing the sandbox and the test's async runtime.
+    pub teardown: Duration,
+}
+
+impl StageTimes {
+    /// The stages' names and times, in order.
+    pub fn stages(&self) -> [(&'static str, Duration); 6] {
+        [
+            ("load", self.load),
+            ("sandbox", self.sandbox),
+            ("start", self.start),
+            ("run", self.run),
+            ("check", self.check),
+            ("teardown", self.teardown),
+        ]
+    }
+
+    /// Adds another test's times.
+    pub fn add(&mut self, other: &StageTimes) {
+        self.load += other.load;
+        self.sandbox += other.sandbox;
+        self.start += other.start;
+        self.run += other.run;
+        self.check += other.check;
+        self.teardown += other.teardown;
+    }
 }
 
 impl Observation {
@@ -251,7 +294,10 @@ pub async fn execute_with(
     after_run: Option<&mut dyn FnMut(&Sandbox)>,
 ) -> Execution {
     let mut obs = Observation::default();
-    let program = match backend.load(module, version, spec) {
+    let loading = std::time::Instant::now();
+    let loaded = backend.load(module, version, spec);
+    obs.times.load = loading.elapsed();
+    let program = match loaded {
         Ok(Prepared::Ready(p)) => p,
         Ok(Prepared::Unsupported(reason)) => return Execution::Skipped(reason),
         Err(f) => {
@@ -259,6 +305,7 @@ pub async fn execute_with(
             return Execution::Ran(Box::new(obs));
         }
     };
+    let making = std::time::Instant::now();
     let mut sandbox = match Sandbox::new() {
         Ok(s) => s,
         Err(e) => {
@@ -288,8 +335,11 @@ pub async fn execute_with(
         invoked: program.invokes(),
         echo: defaults.echo,
         setup: Duration::ZERO,
+        times: StageTimes::default(),
     };
+    let made = making.elapsed();
     obs.notes = program.notes();
+    let running = std::time::Instant::now();
     obs.completed = true;
     for (i, op) in spec.operations.iter().enumerate() {
         if let Err(f) = driver.operation(i, op, &mut obs).await {
@@ -309,6 +359,10 @@ pub async fn execute_with(
         obs.record_streams(&guest);
     }
     obs.setup = driver.setup;
+    let ran = running.elapsed();
+    obs.times.run = ran.saturating_sub(driver.times.sandbox + driver.times.start);
+    obs.times.sandbox = made + driver.times.sandbox;
+    obs.times.start = driver.times.start;
     for (path, expected) in &spec.files {
         let hash = matches!(expected, crate::spec::FileExpectation::Sha256(_));
         obs.files
@@ -321,5 +375,8 @@ pub async fn execute_with(
         f.message = sandbox.redact(&f.message);
     }
     obs.redactions = sandbox.redactions();
+    let removing = std::time::Instant::now();
+    drop(sandbox);
+    obs.times.teardown = removing.elapsed();
     Execution::Ran(Box::new(obs))
 }

@@ -43,6 +43,10 @@ pub struct Preopen {
     /// The fixture it was copied from.
     pub fixture: PathBuf,
     pub readonly: bool,
+    /// Whether `host` is the fixture itself rather than a copy (a read-only
+    /// fixture, or a directory the command line maps): it may hold what a copy
+    /// never does, such as FIFOs, whose opening blocks.
+    pub in_place: bool,
 }
 
 /// A test's temporary directories. Dropping it removes them.
@@ -141,6 +145,7 @@ impl Sandbox {
                 host,
                 fixture: m.host,
                 readonly: m.readonly,
+                in_place,
             });
         }
         self.preopens = preopens.clone();
@@ -364,12 +369,14 @@ mod tests {
                 host: tmp.join("root"),
                 fixture: "r".into(),
                 readonly: false,
+                in_place: false,
             },
             Preopen {
                 guest: "/data".into(),
                 host: tmp.join("data"),
                 fixture: "d".into(),
                 readonly: true,
+                in_place: true,
             },
         ];
         assert_eq!(sb.resolve("/a/b.txt"), Some(tmp.join("root/a/b.txt")));

@@ -190,12 +190,14 @@ mod tests {
                 host: "/tmp/sb/0-root".into(),
                 fixture: "r".into(),
                 readonly: false,
+                in_place: false,
             },
             Preopen {
                 guest: "/data".into(),
                 host: "/tmp/sb/1-data".into(),
                 fixture: "d".into(),
                 readonly: true,
+                in_place: false,
             },
         ];
         let out = fill_in(
