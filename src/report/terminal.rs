@@ -115,6 +115,12 @@ impl Terminal {
                     );
                 }
             }
+            // A failure's trace is shown with the failure, at the end.
+            if !r.outcome.is_failure()
+                && let Some(trace) = r.result.trace_text()
+            {
+                print!("{}", indent(&trace, "     "));
+            }
         }
         let _ = std::io::stdout().flush();
         if self.progress && self.done < self.total {
@@ -139,7 +145,12 @@ impl Terminal {
             println!("\nfailures:\n");
             let in_ci = github::active();
             for r in &failing {
-                let body = format!("{}\n\nrerun: {}\n", failure_message(r), rerun(r));
+                let trace = r
+                    .result
+                    .trace_text()
+                    .map(|t| format!("\n\n{}", t.trim_end()))
+                    .unwrap_or_default();
+                let body = format!("{}{trace}\n\nrerun: {}\n", failure_message(r), rerun(r));
                 if in_ci {
                     print!(
                         "{}",
@@ -193,4 +204,9 @@ impl Terminal {
         }
         println!();
     }
+}
+
+/// Every line of `text` indented.
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
 }

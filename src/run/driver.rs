@@ -148,6 +148,7 @@ impl Driver<'_> {
             timeout: self.timeout,
             limits: self.limits,
             sandbox_dir: self.sandbox.path(),
+            trace_limits: crate::trace::TraceLimits::default(),
         };
         self.guest = Some(self.program.start(ctx).map_err(setup)?);
         Ok(())
@@ -246,6 +247,7 @@ impl Driver<'_> {
             .clone()
             .expect("drive returns once the guest ended");
         obs.record_streams(&guest);
+        obs.record_trace(&guest);
         obs.end = Some(end.clone());
         // An invoked function's result is checked against `result`, not an exit code.
         if self.invoked

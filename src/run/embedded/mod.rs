@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use tracing::instrument::WithSubscriber as _;
 use wasmtime::{
     Config, Engine, ExternType, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
     UpdateDeadline, Val, ValType,
@@ -31,6 +32,8 @@ use crate::watchdog::{LimitHit, Watchdog};
 pub mod component;
 pub mod threads;
 mod threads_start;
+mod trace_component;
+mod trace_p1;
 use component::ComponentState;
 use threads::ThreadState;
 
@@ -89,6 +92,8 @@ impl Default for CompileConfig {
 struct GuestState {
     wasi: WasiP1Ctx,
     limits: StoreLimits,
+    /// The run's host calls (see [`trace_p1`]).
+    tracer: trace_p1::P1Tracer,
 }
 
 /// What runs: in one store, or as a wasi-threads program.
@@ -192,7 +197,7 @@ impl EngineSet {
         }
         let engine = Engine::new(&config)?;
         let mut core: Linker<GuestState> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+        trace_p1::add_to_linker(&mut core)?;
         wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         let component = component::linker(&engine)?;
         let threads = if key.features.contains(Feature::Threads) {
@@ -796,12 +801,14 @@ impl EmbeddedProgram {
             watchdog: Arc::clone(watchdog),
         };
         let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
+        let trace = crate::trace::handle(ctx.trace_limits, ctx.trace_given());
         let mut serve = None;
         let future: GuestFuture = match target {
             StoreTarget::Core { pre, entry } => {
                 let state = GuestState {
                     wasi: builder.build_p1(),
                     limits: store_limits,
+                    tracer: trace_p1::P1Tracer::new(trace.clone()),
                 };
                 let mut store = Store::new(&self.engine, state);
                 store.limiter(|s| &mut s.limits);
@@ -818,13 +825,17 @@ impl EmbeddedProgram {
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
                 let pre = pre.clone();
-                Box::pin(async move {
-                    match component::run_command(&mut store, &pre).await {
-                        Ok(true) => GuestEnd::Exited(0),
-                        Ok(false) => GuestEnd::Exited(1),
-                        Err(e) => ending.classify(e),
+                let tracer = trace_component::ComponentTracer::new(trace.clone());
+                Box::pin(
+                    async move {
+                        match component::run_command(&mut store, &pre).await {
+                            Ok(true) => GuestEnd::Exited(0),
+                            Ok(false) => GuestEnd::Exited(1),
+                            Err(e) => ending.classify(e),
+                        }
                     }
-                })
+                    .with_subscriber(tracer),
+                )
             }
             StoreTarget::Service { pre } => {
                 let state = ComponentState::new(builder.build(), store_limits, http_allowed);
@@ -834,15 +845,20 @@ impl EmbeddedProgram {
                 let pre = pre.clone();
                 let (tx, rx) = tokio::sync::mpsc::channel(1);
                 serve = Some(tx);
-                Box::pin(async move {
-                    match component::serve(&mut store, &pre, rx).await {
-                        Ok(()) => GuestEnd::Exited(0),
-                        Err(e) => ending.classify(e),
+                let tracer = trace_component::ComponentTracer::new(trace.clone());
+                Box::pin(
+                    async move {
+                        match component::serve(&mut store, &pre, rx).await {
+                            Ok(()) => GuestEnd::Exited(0),
+                            Err(e) => ending.classify(e),
+                        }
                     }
-                })
+                    .with_subscriber(tracer),
+                )
             }
         };
-        let mut guest = Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone());
+        let mut guest =
+            Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone()).with_trace(trace);
         if let Some(w) = writer {
             guest = guest.with_stdin(Box::pin(w));
         }
