@@ -452,7 +452,7 @@ impl Harness {
             failures.extend(context_excerpts(&obs, shown));
         }
         let show_trace = !failures.is_empty() || spec.debug || self.options.trace_all;
-        let (trace, hints) = self.trace_of(obs.trace, &obs.end, show_trace, !failures.is_empty());
+        let (trace, hints) = self.trace_of(obs.trace, obs.timed_out, show_trace, !failures.is_empty());
         TestOutcome {
             trace,
             show_trace,
@@ -475,15 +475,13 @@ impl Harness {
     fn trace_of(
         &self,
         trace: Option<crate::trace::Trace>,
-        end: &Option<GuestEnd>,
+        timed_out: bool,
         shown: bool,
         failed: bool,
     ) -> (Option<crate::trace::Trace>, Vec<String>) {
         let Some(mut trace) = trace else {
             return (None, Vec::new());
         };
-        let timed_out =
-            matches!(end, Some(GuestEnd::Trapped(t)) if t.message.starts_with("timeout"));
         let hints = if failed {
             crate::trace::hints(&trace, crate::trace::HintContext { timed_out })
         } else {

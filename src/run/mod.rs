@@ -215,6 +215,8 @@ pub struct Observation {
     pub setup: Duration,
     /// The last run's host calls, when the backend traces them (embedded).
     pub trace: Option<crate::trace::Trace>,
+    /// The last run was stopped by the test's timeout.
+    pub timed_out: bool,
 }
 
 impl Observation {
@@ -229,6 +231,10 @@ impl Observation {
     /// Keeps a stopped guest's trace (its store is gone, so the trace is complete).
     fn record_trace(&mut self, guest: &Guest) {
         self.trace = guest.take_trace();
+        self.timed_out = matches!(
+            &guest.end,
+            Some(GuestEnd::Trapped(t)) if t.message.starts_with("timeout")
+        );
     }
 }
 

@@ -240,9 +240,9 @@ fn waiting_on(call: &Call) -> String {
             let what: Vec<String> = SUBSCRIPTION
                 .captures_iter(subs)
                 .map(|c| match (c.get(2), c.get(3), c.get(5)) {
-                    (Some(fd), Some(path), _) => format!("fd {} ({})", &fd[..], &path[..]),
-                    (Some(fd), None, _) => format!("fd {}", &fd[..]),
-                    (_, _, Some(ns)) => format!("a {} ns clock", &ns[..]),
+                    (Some(fd), Some(path), _) => format!("fd {} ({})", fd.as_str(), path.as_str()),
+                    (Some(fd), None, _) => format!("fd {}", fd.as_str()),
+                    (_, _, Some(ns)) => format!("a {} ns clock", ns.as_str()),
                     _ => String::new(),
                 })
                 .collect();
@@ -259,7 +259,7 @@ fn waiting_on(call: &Call) -> String {
 static ABSOLUTE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|[\s'`\x22(:=])(/[A-Za-z0-9._+\-/]+)").expect("valid regex"));
 static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)no such file|not found|enoent|os error 44|cannot open|can't open|could not open|couldn't open|failed to open|unable to open|error opening")
+    Regex::new(r"(?i)no such file|not found|enoent|os error (44|76)|capabilities insufficient|cannot open|can't open|could not open|couldn't open|failed to open|unable to open|error opening")
         .expect("valid regex")
 });
 
@@ -268,10 +268,7 @@ static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
 /// open itself, without a host call, so only the guest's message names them.
 fn unresolved_paths(trace: &Trace) -> Vec<String> {
     let mut out = Vec::new();
-    for call in trace.kept().filter(|c| is_stdio_write(c)) {
-        let Some(Value::Str(text, _)) = call.arg("data") else {
-            continue;
-        };
+    for text in stdio_text(trace) {
         for line in text.lines().filter(|l| NOT_FOUND.is_match(l)) {
             for path in ABSOLUTE.captures_iter(line).map(|c| c[1].to_string()) {
                 let path = path.trim_end_matches(['.', ':']).to_string();
@@ -286,6 +283,20 @@ fn unresolved_paths(trace: &Trace) -> Vec<String> {
         }
     }
     out
+}
+
+/// What the kept calls wrote to stdout and to stderr, each joined in order
+/// (a message is often written in pieces).
+fn stdio_text(trace: &Trace) -> [String; 2] {
+    let mut text = [String::new(), String::new()];
+    for call in trace.kept().filter(|c| is_stdio_write(c)) {
+        if let (Some(Value::Fd(fd, _)), Some(Value::Str(data, _))) =
+            (call.arg("fd"), call.arg("data"))
+        {
+            text[(*fd as usize) - 1].push_str(data);
+        }
+    }
+    text
 }
 
 fn mentioned(hints: &[String], path: &str) -> bool {

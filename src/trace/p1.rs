@@ -292,6 +292,7 @@ fn iov_data(mem: &[u8], iovs: i64, n: i64, limit: u64, max: usize) -> Value {
     let Some(v) = iovecs(mem, iovs, n) else {
         return Value::Text("?".into());
     };
+    let total: u64 = v.iter().map(|(_, l)| *l as u64).sum();
     let mut data = Vec::new();
     let mut left = limit.min(max as u64 + 4) as i64;
     for (ptr, len) in v {
@@ -304,7 +305,7 @@ fn iov_data(mem: &[u8], iovs: i64, n: i64, limit: u64, max: usize) -> Value {
     }
     let text = String::from_utf8_lossy(&data);
     let (kept, cut) = cut_str(&text, max);
-    Value::Str(kept.into(), cut || (data.len() as u64) < limit)
+    Value::Str(kept.into(), cut || (data.len() as u64) < limit.min(total))
 }
 
 /// Fds and the paths they were opened from (and whether read-only).

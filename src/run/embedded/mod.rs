@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tracing::instrument::WithSubscriber as _;
 use wasmtime::{
     Config, Engine, ExternType, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
     UpdateDeadline, Val, ValType,
@@ -92,8 +91,8 @@ impl Default for CompileConfig {
 struct GuestState {
     wasi: WasiP1Ctx,
     limits: StoreLimits,
-    /// The run's host calls (see [`trace_p1`]).
-    tracer: trace_p1::P1Tracer,
+    /// The run's host calls (see [`trace_p1`]); `None` when tracing is off.
+    tracer: Option<trace_p1::P1Tracer>,
 }
 
 /// What runs: in one store, or as a wasi-threads program.
@@ -197,7 +196,11 @@ impl EngineSet {
         }
         let engine = Engine::new(&config)?;
         let mut core: Linker<GuestState> = Linker::new(&engine);
-        trace_p1::add_to_linker(&mut core)?;
+        if tracing_enabled() {
+            trace_p1::add_to_linker(&mut core)?;
+        } else {
+            wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+        }
         wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         let component = component::linker(&engine)?;
         let threads = if key.features.contains(Feature::Threads) {
@@ -213,6 +216,13 @@ impl EngineSet {
             threads,
         })
     }
+}
+
+/// Whether guests' host calls are traced: yes, unless the environment says
+/// `WASI_CONFORM_TRACE=0` (to measure what tracing costs; see BENCHMARKS.md).
+fn tracing_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WASI_CONFORM_TRACE").map_or(true, |v| v != "0"))
 }
 
 /// The compiler that compiles modules needing `features`: the configured one,
@@ -801,14 +811,15 @@ impl EmbeddedProgram {
             watchdog: Arc::clone(watchdog),
         };
         let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
-        let trace = crate::trace::handle(ctx.trace_limits, ctx.trace_given());
+        let trace = tracing_enabled()
+            .then(|| crate::trace::handle(ctx.trace_limits, ctx.trace_given()));
         let mut serve = None;
         let future: GuestFuture = match target {
             StoreTarget::Core { pre, entry } => {
                 let state = GuestState {
                     wasi: builder.build_p1(),
                     limits: store_limits,
-                    tracer: trace_p1::P1Tracer::new(trace.clone()),
+                    tracer: trace.clone().map(trace_p1::P1Tracer::new),
                 };
                 let mut store = Store::new(&self.engine, state);
                 store.limiter(|s| &mut s.limits);
@@ -825,16 +836,15 @@ impl EmbeddedProgram {
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
                 let pre = pre.clone();
-                let tracer = trace_component::ComponentTracer::new(trace.clone());
-                Box::pin(
+                trace_component::traced(
                     async move {
                         match component::run_command(&mut store, &pre).await {
                             Ok(true) => GuestEnd::Exited(0),
                             Ok(false) => GuestEnd::Exited(1),
                             Err(e) => ending.classify(e),
                         }
-                    }
-                    .with_subscriber(tracer),
+                    },
+                    trace.clone(),
                 )
             }
             StoreTarget::Service { pre } => {
@@ -845,20 +855,21 @@ impl EmbeddedProgram {
                 let pre = pre.clone();
                 let (tx, rx) = tokio::sync::mpsc::channel(1);
                 serve = Some(tx);
-                let tracer = trace_component::ComponentTracer::new(trace.clone());
-                Box::pin(
+                trace_component::traced(
                     async move {
                         match component::serve(&mut store, &pre, rx).await {
                             Ok(()) => GuestEnd::Exited(0),
                             Err(e) => ending.classify(e),
                         }
-                    }
-                    .with_subscriber(tracer),
+                    },
+                    trace.clone(),
                 )
             }
         };
-        let mut guest =
-            Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone()).with_trace(trace);
+        let mut guest = Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone());
+        if let Some(trace) = trace {
+            guest = guest.with_trace(trace);
+        }
         if let Some(w) = writer {
             guest = guest.with_stdin(Box::pin(w));
         }

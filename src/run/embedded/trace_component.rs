@@ -28,7 +28,21 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 
+use super::GuestFuture;
+use crate::check::GuestEnd;
 use crate::trace::{self, Api, Call, Outcome, TraceHandle, Value};
+
+/// A guest's future, with its calls traced into `trace` when there is one.
+pub(super) fn traced(
+    future: impl Future<Output = GuestEnd> + Send + 'static,
+    trace: Option<TraceHandle>,
+) -> GuestFuture {
+    use tracing::instrument::WithSubscriber as _;
+    match trace {
+        Some(trace) => Box::pin(future.with_subscriber(ComponentTracer::new(trace))),
+        None => Box::pin(future),
+    }
+}
 
 /// The span the generated bindings open per host call.
 const IMPORT_SPAN: &str = "wit-bindgen import";

@@ -170,10 +170,12 @@ macro_rules! traced_body {
         let raw = [$(Param::raw($a)),*];
         let export = $caller.get_export("memory");
         let (mut mem, state) = parts(&mut $caller, &export)?;
-        let seq = state.tracer.begin(func, &raw, view(&mem));
+        let seq = state.tracer.as_mut().map(|t| t.begin(func, &raw, view(&mem)));
         let result: wasmtime::Result<_> =
             maybe_await!($kind, p1::$name(&mut state.wasi, &mut mem, $($a),*));
-        state.tracer.end(seq, func, &raw, view(&mem), &result);
+        if let (Some(t), Some(seq)) = (state.tracer.as_mut(), seq) {
+            t.end(seq, func, &raw, view(&mem), &result);
+        }
         result
     }};
 }

@@ -1,5 +1,5 @@
 /* Opens /dev/urandom with no preopened directory holding it: wasi-libc fails
- * the open itself (ENOENT, no host call), and the program reports it on
+ * the open itself (ENOTCAPABLE, no host call), and the program reports it on
  * stderr. The trace shows that message, and the hint names the path. */
 #include <stdio.h>
 
