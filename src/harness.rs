@@ -171,7 +171,7 @@ impl TestOutcome {
         }
         let mut out: String = self.hints.iter().map(|h| format!("hint: {h}\n")).collect();
         match &self.trace {
-            Some(trace) => out.push_str(&trace.render()),
+            Some(trace) => out.push_str(&trace.render_at_most(SHOWN_CALLS.0, SHOWN_CALLS.1)),
             None => out.push_str(TRACE_UNAVAILABLE),
         }
         Some(out)
@@ -188,6 +188,10 @@ impl TestOutcome {
         })
     }
 }
+
+/// The most calls shown under a test (its first and its last kept calls);
+/// `--trace-dir` files and the JSON report hold all the kept ones.
+pub const SHOWN_CALLS: (usize, usize) = (40, 60);
 
 /// What a shown trace says for a test whose runtime does not trace host calls.
 const TRACE_UNAVAILABLE: &str = "host calls: not traced (this runtime runs outside wasi-conform; \

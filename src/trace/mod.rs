@@ -120,9 +120,20 @@ impl Value {
     }
 }
 
+/// The most characters of a quoted string once escaped.
+const QUOTED_CHARS: usize = 256;
+
 /// `"text"` with escapes, and `…` inside the quotes when it was cut.
 fn quoted(s: &str, cut: bool) -> String {
-    let body: String = s.chars().flat_map(char::escape_debug).collect();
+    let mut body = String::new();
+    let mut cut = cut;
+    for c in s.chars() {
+        if body.len() >= QUOTED_CHARS {
+            cut = true;
+            break;
+        }
+        body.extend(c.escape_debug());
+    }
     if cut {
         format!("\"{body}…\"")
     } else {
@@ -457,31 +468,41 @@ impl Trace {
         self.tail = VecDeque::new();
     }
 
-    /// The calls as text, one per line, with a header and a line where calls
-    /// were dropped.
+    /// The kept calls as text, one per line, with a header and a line where
+    /// calls were dropped.
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "host calls: {} ({} shown{})\n",
-            self.total,
-            self.head.len() + self.tail.len(),
-            if self.dropped > 0 {
-                format!(
-                    ": the first {} and the last {}",
-                    self.head.len(),
-                    self.tail.len()
-                )
-            } else {
-                String::new()
+        self.render_at_most(usize::MAX, usize::MAX)
+    }
+
+    /// As [`Trace::render`], showing at most the first `head` and the last
+    /// `tail` of the kept calls (for a terminal or a report).
+    pub fn render_at_most(&self, head: usize, tail: usize) -> String {
+        let first_tail = self.total - self.tail.len() as u64;
+        let numbered: Vec<(u64, &Call)> = (0u64..)
+            .zip(&self.head)
+            .chain((first_tail..).zip(&self.tail))
+            .collect();
+        let first = numbered.len().min(head);
+        let last = (numbered.len() - first).min(tail);
+        let shown: Vec<&(u64, &Call)> = numbered[..first]
+            .iter()
+            .chain(&numbered[numbered.len() - last..])
+            .collect();
+        let mut out = format!("host calls: {}", self.total);
+        if shown.len() as u64 != self.total {
+            let _ = write!(out, " ({} shown)", shown.len());
+        }
+        out.push('\n');
+        let mut next = 0u64;
+        for (seq, call) in shown {
+            if *seq > next {
+                let _ = writeln!(out, "  ... {} calls not shown ...", seq - next);
             }
-        );
-        for call in &self.head {
             let _ = writeln!(out, "  {}", call.line());
+            next = seq + 1;
         }
-        if self.dropped > 0 {
-            let _ = writeln!(out, "  ... {} calls not shown ...", self.dropped);
-        }
-        for call in &self.tail {
-            let _ = writeln!(out, "  {}", call.line());
+        if self.total > next {
+            let _ = writeln!(out, "  ... {} calls not shown ...", self.total - next);
         }
         out
     }
@@ -562,6 +583,14 @@ mod tests {
         let text = t.render();
         assert!(text.contains("... 995 calls not shown ..."), "{text}");
         assert_eq!(text.lines().count(), 1 + 5 + 1);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[4].contains("995 calls not shown"), "{text}");
+        let short = t.render_at_most(1, 1);
+        let lines: Vec<&str> = short.lines().collect();
+        assert_eq!(lines[0], "host calls: 1000 (2 shown)");
+        assert!(lines[1].contains("fd=0"), "{short}");
+        assert_eq!(lines[2], "  ... 998 calls not shown ...");
+        assert!(lines[3].contains("fd=999"), "{short}");
     }
 
     #[test]

@@ -260,6 +260,10 @@ pub fn string(mem: &[u8], ptr: i64, len: i64, max: usize) -> Value {
     }
 }
 
+/// The most bytes of data (what is written or read) shown per call: context,
+/// not content (the streams are checked and shown elsewhere).
+pub const DATA_BYTES: usize = 64;
+
 /// The most iovecs read from one call (more are counted as `?`).
 const MAX_IOVECS: i64 = 1024;
 
@@ -542,7 +546,7 @@ fn decode_arg(
         Enum(n, i, names) => (n, Value::Enum(raw[i], names)),
         Path(n, p, l) => (n, string(mem, raw[p], raw[l], max)),
         IovLen(n, p, l) => (n, iov_total(mem, raw[p], raw[l])),
-        IovData(n, p, l) => (n, iov_data(mem, raw[p], raw[l], u64::MAX, max)),
+        IovData(n, p, l) => (n, iov_data(mem, raw[p], raw[l], u64::MAX, max.min(DATA_BYTES))),
         Subs(p, l) => ("in", subscriptions(mem, raw[p], raw[l], fds)),
     }
 }
@@ -663,7 +667,7 @@ fn read_outputs(func: &str, raw: &[i64], mem: &[u8], max: usize) -> Vec<(&'stati
     };
     vec![
         ("read", Value::Int(n.into())),
-        ("data", iov_data(mem, raw[1], raw[2], n.into(), max)),
+        ("data", iov_data(mem, raw[1], raw[2], n.into(), max.min(DATA_BYTES))),
     ]
 }
 
@@ -769,6 +773,7 @@ mod tests {
         assert_eq!(render(&args[1].1), "\"helloworld\"");
         assert_eq!(render(&args[2].1), "10 bytes");
         let cut = decode_args("fd_write", &[1, 0, 2, 50], Some(&mem), &fds, 3);
+        assert!(DATA_BYTES < 200);
         assert_eq!(render(&cut[1].1), "\"hel…\"");
     }
 
