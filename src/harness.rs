@@ -456,7 +456,8 @@ impl Harness {
             failures.extend(context_excerpts(&obs, shown));
         }
         let show_trace = !failures.is_empty() || spec.debug || self.options.trace_all;
-        let (trace, hints) = self.trace_of(obs.trace, obs.timed_out, show_trace, !failures.is_empty());
+        let (trace, hints) =
+            self.trace_of(obs.trace, obs.timed_out, show_trace, !failures.is_empty());
         TestOutcome {
             trace,
             show_trace,

@@ -61,7 +61,8 @@ pub fn coverage(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.html {
-        std::fs::write(path, cov.html()).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, cov.html())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.step_summary
         && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")

@@ -464,7 +464,10 @@ fn execute(
         records.push(record);
     });
     if let Some(e) = trace_errors.first() {
-        eprintln!("warning: --trace-dir: {e} ({} file(s) not written)", trace_errors.len());
+        eprintln!(
+            "warning: --trace-dir: {e} ({} file(s) not written)",
+            trace_errors.len()
+        );
     }
     if args.differential {
         for record in wasi_conform::differential::compare(&records, harness.runtimes()) {

@@ -99,8 +99,9 @@ impl Coverage {
     }
 
     fn suites_markdown(&self) -> String {
-        let mut out =
-            String::from("| suite | modules | tests traced | tests not traced |\n|---|---:|---:|---:|\n");
+        let mut out = String::from(
+            "| suite | modules | tests traced | tests not traced |\n|---|---:|---:|---:|\n",
+        );
         for (name, info) in &self.suites {
             let _ = writeln!(
                 out,
@@ -172,7 +173,8 @@ impl Coverage {
     /// JSON: the suites, and per API every function with its counts per suite
     /// and in total.
     pub fn json(&self) -> serde_json::Value {
-        let cell = |c: &Cell| json!({"importers": c.importers, "calls": c.calls, "results": c.results});
+        let cell =
+            |c: &Cell| json!({"importers": c.importers, "calls": c.calls, "results": c.results});
         let apis: Vec<serde_json::Value> = self
             .apis()
             .iter()
@@ -215,7 +217,11 @@ impl Coverage {
         out.push_str("</table>\n<table><tr><th>API</th><th>functions</th><th>imported</th><th>called</th><th>error results seen</th></tr>\n");
         for api in self.apis() {
             let s = self.summary(&api);
-            let class = if s.imported == 0 { " class=\"none\"" } else { "" };
+            let class = if s.imported == 0 {
+                " class=\"none\""
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "<tr{class}><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td></tr>",
@@ -255,12 +261,15 @@ impl Coverage {
                 Exercise::Imported => "cold",
                 Exercise::Called => "hot",
             };
-            let _ = write!(out, "<tr class=\"{class}\"><td><code>{}</code></td>", esc(func));
+            let _ = write!(
+                out,
+                "<tr class=\"{class}\"><td><code>{}</code></td>",
+                esc(func)
+            );
             for (suite, _) in &self.suites {
-                let text = row
-                    .suites
-                    .get(suite)
-                    .map_or("—".to_string(), |c| format!("{} / {}", c.importers, c.calls));
+                let text = row.suites.get(suite).map_or("—".to_string(), |c| {
+                    format!("{} / {}", c.importers, c.calls)
+                });
                 let _ = write!(out, "<td>{text}</td>");
             }
             let _ = writeln!(
@@ -291,7 +300,9 @@ fn esc(s: &str) -> String {
 
 /// Markdown-safe cell text.
 fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -322,11 +333,23 @@ mod tests {
     #[test]
     fn markdown_marks_what_nobody_exercises() {
         let text = sample().markdown();
-        assert!(text.contains("| `path_open` | 1 / 3 | 1 | 3 | noent ×1, success ×2 |"), "{text}");
-        assert!(text.contains("| *`fd_write`* | 1 / 0 | 1 | 0 |  *never called* |"), "{text}");
-        assert!(text.contains("| **`sock_accept`** | — | 0 | 0 |  **not imported** |"), "{text}");
+        assert!(
+            text.contains("| `path_open` | 1 / 3 | 1 | 3 | noent ×1, success ×2 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| *`fd_write`* | 1 / 0 | 1 | 0 |  *never called* |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| **`sock_accept`** | — | 0 | 0 |  **not imported** |"),
+            "{text}"
+        );
         assert!(text.contains("| s&lt;1&gt; | 1 | 1 | 1 |"), "{text}");
-        assert!(text.contains("| `wasi_snapshot_preview1` | 46 | 2 | 1 | 1 |"), "{text}");
+        assert!(
+            text.contains("| `wasi_snapshot_preview1` | 46 | 2 | 1 | 1 |"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,7 +15,11 @@
 use std::path::{Path, PathBuf};
 
 /// Interfaces a component exports (the runtime calls them; it does not link them).
-const EXPORTED: &[&str] = &["wasi:cli/run", "wasi:http/incoming-handler", "wasi:http/handler"];
+const EXPORTED: &[&str] = &[
+    "wasi:cli/run",
+    "wasi:http/incoming-handler",
+    "wasi:http/handler",
+];
 
 /// The WIT files read: (crate, path in the crate).
 const SOURCES: &[(&str, &str)] = &[
@@ -88,7 +92,10 @@ pub fn functions(src: &str) -> Vec<String> {
     let at = |i: usize| t.get(i).map(String::as_str).unwrap_or("");
     while i < t.len() {
         let word = at(i);
-        let in_gate = gated || stack.iter().any(|b| matches!(b, Block::Interface(_, true) | Block::Resource(_, true)));
+        let in_gate = gated
+            || stack
+                .iter()
+                .any(|b| matches!(b, Block::Interface(_, true) | Block::Resource(_, true)));
         match word {
             "@" => {
                 gated |= at(i + 1) == "unstable";

@@ -148,8 +148,13 @@ fn writes(call: &Call) -> bool {
                 || bits(call, "fdflags") & p1::APPEND != 0
                 || bits(call, "rights") & p1::WRITE_RIGHTS != 0
         }
-        "path_create_directory" | "path_remove_directory" | "path_unlink_file"
-        | "path_rename" | "path_symlink" | "path_link" | "path_filestat_set_times" => true,
+        "path_create_directory"
+        | "path_remove_directory"
+        | "path_unlink_file"
+        | "path_rename"
+        | "path_symlink"
+        | "path_link"
+        | "path_filestat_set_times" => true,
         _ => false,
     }
 }
@@ -323,12 +328,7 @@ mod tests {
         t
     }
 
-    fn p1(
-        t: &mut Trace,
-        func: &'static str,
-        args: Vec<(&'static str, Value)>,
-        outcome: Outcome,
-    ) {
+    fn p1(t: &mut Trace, func: &'static str, args: Vec<(&'static str, Value)>, outcome: Outcome) {
         let seq = t.begin(Call::new(Api::P1, func, args));
         if outcome != Outcome::Pending {
             t.end(seq, outcome, vec![]);
@@ -357,11 +357,19 @@ mod tests {
     #[test]
     fn absolute_paths_no_preopen_holds() {
         let mut t = trace(&[("/data", false)], false);
-        open(&mut t, fd(3, "/data"), "/dev/urandom", "0", errno::NOTCAPABLE);
+        open(
+            &mut t,
+            fd(3, "/data"),
+            "/dev/urandom",
+            "0",
+            errno::NOTCAPABLE,
+        );
         let h = hints(&t, HintContext::default());
         assert_eq!(
             h,
-            ["the guest tried to open /dev/urandom: no preopened directory holds it; give `root` or `dirs` in the spec"]
+            [
+                "the guest tried to open /dev/urandom: no preopened directory holds it; give `root` or `dirs` in the spec"
+            ]
         );
     }
 
@@ -374,7 +382,9 @@ mod tests {
         let h = hints(&t, HintContext::default());
         assert_eq!(
             h,
-            ["the guest tried to open /dev/urandom: there is no such file in the directory preopened at /"]
+            [
+                "the guest tried to open /dev/urandom: there is no such file in the directory preopened at /"
+            ]
         );
     }
 
@@ -388,7 +398,13 @@ mod tests {
     #[test]
     fn writes_under_read_only_preopens() {
         let mut t = trace(&[("/data", true)], false);
-        open(&mut t, fd(3, "/data"), "out.txt", "CREAT|TRUNC", errno::NOTCAPABLE);
+        open(
+            &mut t,
+            fd(3, "/data"),
+            "out.txt",
+            "CREAT|TRUNC",
+            errno::NOTCAPABLE,
+        );
         open(&mut t, fd(3, "/data"), "in.txt", "0", 0);
         let h = hints(&t, HintContext::default());
         assert_eq!(h.len(), 1, "{h:?}");
@@ -398,10 +414,22 @@ mod tests {
     #[test]
     fn stdin_read_without_stdin() {
         let mut t = trace(&[], false);
-        p1(&mut t, "fd_read", vec![("fd", fd(0, "<stdin>"))], Outcome::Errno(0));
-        assert!(hints(&t, HintContext::default())[0].starts_with("the guest reads stdin (fd_read at +"));
+        p1(
+            &mut t,
+            "fd_read",
+            vec![("fd", fd(0, "<stdin>"))],
+            Outcome::Errno(0),
+        );
+        assert!(
+            hints(&t, HintContext::default())[0].starts_with("the guest reads stdin (fd_read at +")
+        );
         let mut given = trace(&[], true);
-        p1(&mut given, "fd_read", vec![("fd", fd(0, "<stdin>"))], Outcome::Errno(0));
+        p1(
+            &mut given,
+            "fd_read",
+            vec![("fd", fd(0, "<stdin>"))],
+            Outcome::Errno(0),
+        );
         assert!(hints(&given, HintContext::default()).is_empty());
     }
 
@@ -413,17 +441,33 @@ mod tests {
         let h = hints(&t, HintContext { timed_out: true });
         assert_eq!(
             h,
-            ["timed out while blocked in poll_oneoff waiting on fd 0 (<stdin>) and a 5000 ns clock"]
+            [
+                "timed out while blocked in poll_oneoff waiting on fd 0 (<stdin>) and a 5000 ns clock"
+            ]
         );
         let mut r = trace(&[], true);
-        p1(&mut r, "fd_read", vec![("fd", fd(0, "<stdin>"))], Outcome::Pending);
+        p1(
+            &mut r,
+            "fd_read",
+            vec![("fd", fd(0, "<stdin>"))],
+            Outcome::Pending,
+        );
         assert_eq!(
             hints(&r, HintContext { timed_out: true }),
             ["timed out while blocked in fd_read on fd 0 (<stdin>)"]
         );
         let mut spin = trace(&[], true);
-        p1(&mut spin, "fd_close", vec![("fd", Value::Int(3))], Outcome::Errno(0));
-        assert!(hints(&spin, HintContext { timed_out: true })[0].starts_with("timed out while running wasm code, in no host call (the last one: fd_close"));
+        p1(
+            &mut spin,
+            "fd_close",
+            vec![("fd", Value::Int(3))],
+            Outcome::Errno(0),
+        );
+        assert!(
+            hints(&spin, HintContext { timed_out: true })[0].starts_with(
+                "timed out while running wasm code, in no host call (the last one: fd_close"
+            )
+        );
         assert!(hints(&spin, HintContext::default()).is_empty());
     }
 

@@ -616,7 +616,11 @@ mod tests {
         ));
         let pending: Vec<&Call> = t.pending().collect();
         assert_eq!(pending.len(), 1);
-        assert!(pending[0].line().contains("poll_oneoff(in=[fd_read fd=0]) -> (blocked"));
+        assert!(
+            pending[0]
+                .line()
+                .contains("poll_oneoff(in=[fd_read fd=0]) -> (blocked")
+        );
         assert_eq!(
             t.stats()[&("wasi_snapshot_preview1".into(), "poll_oneoff".into())].results["pending"],
             1
@@ -637,8 +641,20 @@ mod tests {
         for _ in 0..3 {
             t.begin(Call::new(api.clone(), "other", vec![]));
         }
-        t.end_named(second, &api, &func, Outcome::Returned("Ok(())".into()), vec![]);
-        t.end_named(first, &api, &func, Outcome::Returned("Err(x)".into()), vec![]);
+        t.end_named(
+            second,
+            &api,
+            &func,
+            Outcome::Returned("Ok(())".into()),
+            vec![],
+        );
+        t.end_named(
+            first,
+            &api,
+            &func,
+            Outcome::Returned("Err(x)".into()),
+            vec![],
+        );
         let stats = t.stats();
         let s = &stats[&("wasi:io/poll@0.2".to_string(), "poll".to_string())];
         assert_eq!(s.results.get("ok"), Some(&1));
@@ -659,6 +675,9 @@ mod tests {
     fn result_classes() {
         assert_eq!(result_class("Ok(Resource { handle: 3 })"), "ok");
         assert_eq!(result_class("Ok(Err(NoEntry))"), "err(NoEntry)");
-        assert_eq!(result_class("Err(TrappableError { code: Access })"), "err(TrappableError)");
+        assert_eq!(
+            result_class("Err(TrappableError { code: Access })"),
+            "err(TrappableError)"
+        );
     }
 }

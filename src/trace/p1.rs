@@ -425,8 +425,14 @@ fn arg_spec(func: &str) -> &'static [Arg] {
             Enum("advice", 3, ADVICE),
         ],
         "fd_allocate" => &[Fd("fd", 0), Int("offset", 1), Len("len", 2)],
-        "fd_close" | "fd_datasync" | "fd_sync" | "fd_fdstat_get" | "fd_filestat_get"
-        | "fd_prestat_get" | "fd_tell" | "fd_prestat_dir_name" => &[Fd("fd", 0)],
+        "fd_close"
+        | "fd_datasync"
+        | "fd_sync"
+        | "fd_fdstat_get"
+        | "fd_filestat_get"
+        | "fd_prestat_get"
+        | "fd_tell"
+        | "fd_prestat_dir_name" => &[Fd("fd", 0)],
         "fd_fdstat_set_flags" => &[Fd("fd", 0), Flags("flags", 1, FDFLAGS)],
         "fd_fdstat_set_rights" => &[
             Fd("fd", 0),
@@ -496,11 +502,7 @@ fn arg_spec(func: &str) -> &'static [Arg] {
         "proc_raise" => &[Enum("sig", 0, SIGNAL)],
         "random_get" => &[Len("len", 1)],
         "sock_accept" => &[Fd("fd", 0), Flags("flags", 1, FDFLAGS)],
-        "sock_recv" => &[
-            Fd("fd", 0),
-            IovLen("len", 1, 2),
-            Flags("flags", 3, RIFLAGS),
-        ],
+        "sock_recv" => &[Fd("fd", 0), IovLen("len", 1, 2), Flags("flags", 3, RIFLAGS)],
         "sock_send" => &[Fd("fd", 0), IovData("data", 1, 2), IovLen("len", 1, 2)],
         "sock_shutdown" => &[Fd("fd", 0), Flags("how", 1, SDFLAGS)],
         _ => &[],
@@ -531,13 +533,7 @@ fn arg_params(a: &Arg) -> Vec<usize> {
     }
 }
 
-fn decode_arg(
-    a: Arg,
-    raw: &[i64],
-    mem: &[u8],
-    fds: &FdTable,
-    max: usize,
-) -> (&'static str, Value) {
+fn decode_arg(a: Arg, raw: &[i64], mem: &[u8], fds: &FdTable, max: usize) -> (&'static str, Value) {
     match a {
         Fd(n, i) => (n, fds.value(raw[i])),
         Int(n, i) => (n, Value::Int(raw[i])),
@@ -546,7 +542,10 @@ fn decode_arg(
         Enum(n, i, names) => (n, Value::Enum(raw[i], names)),
         Path(n, p, l) => (n, string(mem, raw[p], raw[l], max)),
         IovLen(n, p, l) => (n, iov_total(mem, raw[p], raw[l])),
-        IovData(n, p, l) => (n, iov_data(mem, raw[p], raw[l], u64::MAX, max.min(DATA_BYTES))),
+        IovData(n, p, l) => (
+            n,
+            iov_data(mem, raw[p], raw[l], u64::MAX, max.min(DATA_BYTES)),
+        ),
         Subs(p, l) => ("in", subscriptions(mem, raw[p], raw[l], fds)),
     }
 }
@@ -610,11 +609,17 @@ pub fn decode_outputs(
 ) -> Vec<(&'static str, Value)> {
     let u32_at = |name: &'static str, i: usize| -> Vec<(&'static str, Value)> {
         let v = raw.get(i).and_then(|&p| read_u32(mem, p));
-        vec![(name, v.map_or(Value::Text("?".into()), |v| Value::Int(v.into())))]
+        vec![(
+            name,
+            v.map_or(Value::Text("?".into()), |v| Value::Int(v.into())),
+        )]
     };
     let u64_at = |name: &'static str, i: usize| -> Vec<(&'static str, Value)> {
         let v = raw.get(i).and_then(|&p| read_u64(mem, p));
-        vec![(name, v.map_or(Value::Text("?".into()), |v| Value::Int(v as i64)))]
+        vec![(
+            name,
+            v.map_or(Value::Text("?".into()), |v| Value::Int(v as i64)),
+        )]
     };
     match func {
         "args_sizes_get" => [u32_at("argc", 0), u32_at("argv_buf_size", 1)].concat(),
@@ -627,7 +632,10 @@ pub fn decode_outputs(
         // The prestat: a tag, then the directory name's length at offset 4.
         "fd_prestat_get" => {
             let n = read_u32(mem, raw[1] + 4);
-            vec![("name_len", n.map_or(Value::Text("?".into()), |n| Value::Int(n.into())))]
+            vec![(
+                "name_len",
+                n.map_or(Value::Text("?".into()), |n| Value::Int(n.into())),
+            )]
         }
         "fd_prestat_dir_name" => vec![("name", string(mem, raw[1], raw[2], max))],
         "fd_read" | "fd_pread" => read_outputs(func, raw, mem, max),
@@ -667,7 +675,10 @@ fn read_outputs(func: &str, raw: &[i64], mem: &[u8], max: usize) -> Vec<(&'stati
     };
     vec![
         ("read", Value::Int(n.into())),
-        ("data", iov_data(mem, raw[1], raw[2], n.into(), max.min(DATA_BYTES))),
+        (
+            "data",
+            iov_data(mem, raw[1], raw[2], n.into(), max.min(DATA_BYTES)),
+        ),
     ]
 }
 
@@ -781,7 +792,13 @@ mod tests {
     fn bad_pointers_decode_as_unknown() {
         let mem = vec![0u8; 16];
         let fds = FdTable::new(&[]);
-        let args = decode_args("path_open", &[3, 0, 1 << 30, 5, 0, 0, 0, 0, 0], Some(&mem), &fds, 200);
+        let args = decode_args(
+            "path_open",
+            &[3, 0, 1 << 30, 5, 0, 0, 0, 0, 0],
+            Some(&mem),
+            &fds,
+            200,
+        );
         assert_eq!(render(&args[2].1), "?");
         let huge = decode_args("fd_read", &[0, 0, 1 << 20, 0], Some(&mem), &fds, 200);
         assert_eq!(render(&huge[1].1), "?");

@@ -811,8 +811,8 @@ impl EmbeddedProgram {
             watchdog: Arc::clone(watchdog),
         };
         let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
-        let trace = tracing_enabled()
-            .then(|| crate::trace::handle(ctx.trace_limits, ctx.trace_given()));
+        let trace =
+            tracing_enabled().then(|| crate::trace::handle(ctx.trace_limits, ctx.trace_given()));
         let mut serve = None;
         let future: GuestFuture = match target {
             StoreTarget::Core { pre, entry } => {
