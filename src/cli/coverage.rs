@@ -107,9 +107,12 @@ fn run_suites(args: &CoverageArgs, suites: &[Suite], cov: &mut Coverage) -> anyh
     let plan = runner::plan(suites, &Selection::default(), &[Expectations::default()]);
     let total = plan.tests.len();
     let (mut done, mut failed) = (0, 0);
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     runner::run(&harness, &plan.tests, jobs, |record| {
         done += 1;
-        eprint!("\rrunning tests: {done}/{total}");
+        if progress {
+            eprint!("\r\x1b[2Krunning tests: {done}/{total}");
+        }
         if matches!(record.outcome, runner::Outcome::Skip(_)) {
             return;
         }
@@ -117,7 +120,10 @@ fn run_suites(args: &CoverageArgs, suites: &[Suite], cov: &mut Coverage) -> anyh
         let stats = record.result.trace.as_ref().map(|t| t.stats());
         cov.add_stats(record.suite.name(), stats.as_ref());
     });
-    eprintln!();
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    eprintln!("ran {total} tests");
     if failed > 0 {
         eprintln!("note: {failed} of {total} tests failed; their calls are counted all the same");
     }

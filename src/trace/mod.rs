@@ -203,21 +203,20 @@ impl Outcome {
 }
 
 /// The class of a rendered 0.2/0.3 result: `err(VARIANT)` when it holds an
-/// `Err(...)` (the innermost variant name), else `ok`.
+/// `Err(...)` (the innermost variant's last path segment: `NoEntry` of
+/// `Err(ErrorCode::NoEntry)`), else `ok`.
 pub fn result_class(text: &str) -> Cow<'static, str> {
     let Some(at) = text.rfind("Err(") else {
         return "ok".into();
     };
-    let inner = &text[at + 4..];
-    let name: String = inner
+    let path: String = text[at + 4..]
         .chars()
         .skip_while(|c| !c.is_alphanumeric())
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ':'))
         .collect();
-    if name.is_empty() {
-        "err".into()
-    } else {
-        format!("err({name})").into()
+    match path.rsplit("::").next().filter(|n| !n.is_empty()) {
+        Some(name) => format!("err({name})").into(),
+        None => "err".into(),
     }
 }
 

@@ -106,9 +106,12 @@ pub fn api_name(target: &str, module: &str) -> String {
     };
     let parts: Vec<&str> = target.split("::").collect();
     match parts.iter().rposition(|p| *p == "wasi") {
-        Some(i) if i + 2 < parts.len() => {
-            format!("wasi:{}/{}@{version}", parts[i + 1], parts[i + 2])
-        }
+        // Rust module names: `monotonic_clock` for `monotonic-clock`.
+        Some(i) if i + 2 < parts.len() => format!(
+            "wasi:{}/{}@{version}",
+            parts[i + 1].replace('_', "-"),
+            parts[i + 2].replace('_', "-")
+        ),
         _ => format!("wasi:?/{module}@{version}"),
     }
 }
@@ -161,7 +164,13 @@ fn bounded(value: &dyn fmt::Debug, max: usize) -> String {
         cut: false,
     };
     let _ = write!(w, "{value:?}");
-    if w.cut {
+    if let Some(at) = w.text.find("\nStack backtrace:") {
+        // An error's captured backtrace (when RUST_BACKTRACE is set): noise here.
+        w.text.truncate(at);
+        let open = w.text.matches('(').count();
+        let closed = w.text.matches(')').count();
+        w.text.push_str(&")".repeat(open.saturating_sub(closed)));
+    } else if w.cut {
         w.text.push('…');
     }
     w.text
@@ -320,6 +329,10 @@ mod tests {
             "wasi:io/streams@0.2"
         );
         assert_eq!(api_name("elsewhere", "x"), "wasi:?/x@0.2");
+        assert_eq!(
+            api_name("wasmtime_wasi::p3::bindings::wasi::clocks::monotonic_clock", "monotonic-clock"),
+            "wasi:clocks/monotonic-clock@0.3"
+        );
     }
 
     #[test]
@@ -329,6 +342,13 @@ mod tests {
         assert_eq!(text.chars().count(), 21, "{text}");
         assert!(text.ends_with('…'));
         assert_eq!(bounded(&3, 20), "3");
+        struct WithBacktrace;
+        impl fmt::Debug for WithBacktrace {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("Err(ErrorCode::NoEntry\nStack backtrace:\n   0: x\n   1: y)")
+            }
+        }
+        assert_eq!(bounded(&WithBacktrace, 200), "Err(ErrorCode::NoEntry)");
     }
 
     #[test]
