@@ -44,7 +44,9 @@ while IFS= read -r -d '' src; do
     fi
 done < <(find suites tests/failing-suites \( -name '*.dir' -o -path suites/components -o -path tests/failing-suites/components -o -path suites/net -o -path tests/failing-suites/net \) -prune -o -name '*.c' -type f -print0 2>/dev/null | sort -z)
 
-# The one module that is not built from C: a deliberately invalid binary.
+# The modules not built from C: a deliberately invalid binary, and a module
+# whose compilation must be stopped by the compile limits.
 python3 scripts/invalid-wasm.py
+python3 scripts/compile-bombs.py
 
 echo "built $built, up to date $uptodate"

@@ -199,6 +199,20 @@ impl ModuleCache {
     where
         A: Artifact + Clone + Send + Sync + 'static,
     {
+        self.load_or_compile_with(engine, wasm, A::compile)
+    }
+
+    /// [`ModuleCache::load_or_compile`], compiling with `compile` on a miss
+    /// (the compile worker, for a module too costly to compile in-process).
+    pub fn load_or_compile_with<A>(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        compile: impl FnOnce(&Engine, &[u8]) -> wasmtime::Result<A>,
+    ) -> wasmtime::Result<A>
+    where
+        A: Artifact + Clone + Send + Sync + 'static,
+    {
         let key = Self::key::<A>(engine, wasm);
         let (flight, first) = {
             let mut flights = lock(&self.flights);
@@ -220,7 +234,7 @@ impl ModuleCache {
             }
         };
         let result = if first {
-            let made = self.load_or_compile_once::<A>(engine, wasm, &key);
+            let made = self.load_or_compile_once::<A>(engine, wasm, &key, compile);
             let shared = made
                 .as_ref()
                 .map(|a| Arc::new(a.clone()) as Arc<dyn Any + Send + Sync>)
@@ -246,6 +260,7 @@ impl ModuleCache {
         engine: &Engine,
         wasm: &[u8],
         key: &[u8; 32],
+        compile: impl FnOnce(&Engine, &[u8]) -> wasmtime::Result<A>,
     ) -> wasmtime::Result<A> {
         let path = self.entry(key);
         if let Some(path) = &path
@@ -259,7 +274,7 @@ impl ModuleCache {
             self.stats.rejected.fetch_add(1, Ordering::Relaxed);
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let module = A::compile(engine, wasm)?;
+        let module = compile(engine, wasm)?;
         if let Some(path) = &path
             && let Ok(artifact) = module.serialize()
         {

@@ -26,7 +26,14 @@ pub struct ModuleInfo {
     pub imports_shared_memory: bool,
     /// `(module, name)` of every core function import.
     pub function_imports: Vec<(String, String)>,
+    /// An estimate of what compiling it costs: its size, plus
+    /// [`LOCAL_COMPILE_COST`] for every local of every function (a local is a
+    /// few bytes to declare and a stack slot and initialisation to compile).
+    pub compile_cost: u64,
 }
+
+/// What a declared local adds to [`ModuleInfo::compile_cost`].
+pub const LOCAL_COMPILE_COST: u64 = 64;
 
 /// The functions of WASI preview 1 (`wasi_snapshot_preview1`; `wasi_unstable`
 /// has the same names), all of which the embedded runtime provides.
@@ -140,6 +147,7 @@ impl ModuleInfo {
         let mut imports_shared_memory = false;
         let mut function_imports = Vec::new();
         let mut wasi = None;
+        let mut locals: u64 = 0;
         for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
             let payload = payload.map_err(|e| e.to_string())?;
             match payload {
@@ -156,6 +164,13 @@ impl ModuleInfo {
                         if matches!(imp.ty, wasmparser::TypeRef::Func(_)) {
                             function_imports.push((imp.module.to_string(), imp.name.to_string()));
                         }
+                    }
+                }
+                wasmparser::Payload::CodeSectionEntry(body) => {
+                    let reader = body.get_locals_reader().map_err(|e| e.to_string())?;
+                    for local in reader {
+                        let (count, _) = local.map_err(|e| e.to_string())?;
+                        locals = locals.saturating_add(u64::from(count));
                     }
                 }
                 wasmparser::Payload::ComponentImportSection(reader) => {
@@ -175,8 +190,11 @@ impl ModuleInfo {
                 _ => {}
             }
         }
+        let compile_cost =
+            (bytes.len() as u64).saturating_add(locals.saturating_mul(LOCAL_COMPILE_COST));
         Ok(ModuleInfo {
             bytes,
+            compile_cost,
             kind,
             wasi,
             imports,

@@ -22,6 +22,13 @@ fn main() {
                 cache_dir: Some(
                     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
                 ),
+                // Costly modules compile in the binary as a compile worker, and
+                // compile-locals-bomb must be stopped by the memory limit.
+                limits: wasi_conform::run::CompileLimits {
+                    worker: Some(env!("CARGO_BIN_EXE_wasi-conform").into()),
+                    memory_bytes: 256 << 20,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             ..Default::default()

@@ -425,3 +425,42 @@ fn one_test_hoarding_descriptors_does_not_starve_the_others() {
     assert!(all.contains("12 passed; 0 failed"), "{all}");
     s.assert_clean();
 }
+
+#[test]
+fn compilation_is_stopped_at_its_time_and_memory_limits() {
+    // 16 KB that takes seconds and gigabytes to compile (scripts/compile-bombs.py).
+    let s = Scene::new();
+    let bomb = root().join("tests/failing-suites/hostile/compile-locals-bomb.wasm");
+    std::fs::create_dir(s.path().join("s")).unwrap();
+    std::fs::copy(&bomb, s.path().join("s/bomb.wasm")).unwrap();
+    let out = s.run(&[
+        "run",
+        "s",
+        "--no-cache",
+        "--compile-timeout",
+        "1",
+        "--compile-memory-bytes",
+        "100000000000",
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("compile limit: compiling took longer than 1 s")
+            && all.contains("--compile-timeout"),
+        "{all}"
+    );
+    let out = s.run(&[
+        "run",
+        "s",
+        "--no-cache",
+        "--compile-memory-bytes",
+        "200000000",
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("compile limit: compiling needed more than 190 MiB of memory"),
+        "{all}"
+    );
+    s.assert_clean();
+}

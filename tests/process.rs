@@ -270,6 +270,43 @@ fn a_disagreement_is_a_failure_with_a_diff() {
 }
 
 #[test]
+fn an_adapter_timeout_raises_the_default_timeout_for_its_runtime() {
+    // A 20 ms sleep under a 1 ms default timeout: too short for the embedded
+    // runtime, while an adapter asking for 30 s gets 30 s.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root().join("suites/limits/sleep-short.wasm"),
+        dir.join("sleep.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sleep.json"),
+        r#"{"stdout": "slept at least 20 ms: yes\n"}"#,
+    )
+    .unwrap();
+    let fakes = root().join("tests/fake-runtimes");
+    let adapter = std::fs::read_to_string(fakes.join("conform.toml")).unwrap();
+    let patient = adapter.replacen("worlds = [", "timeout_seconds = 30\nworlds = [", 1);
+    assert_ne!(patient, adapter);
+    std::fs::copy(fakes.join("conform.sh"), tmp.path().join("conform.sh")).unwrap();
+    std::fs::write(tmp.path().join("patient.toml"), patient).unwrap();
+    std::fs::write(tmp.path().join("hasty.toml"), adapter).unwrap();
+    let with = |adapter: &str| {
+        run_in(
+            tmp.path(),
+            &["run", "s", "--timeout", "1", "--adapter", adapter],
+        )
+    };
+    let out = with("patient.toml");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = with("hasty.toml");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("timeout"), "{}", text(&out));
+}
+
+#[test]
 fn ad_hoc_runs_print_like_a_runtime_and_new_records_a_spec() {
     let tmp = tempfile::tempdir().unwrap();
     let module = tmp.path().join("args.wasm");

@@ -80,6 +80,8 @@ fn main() {
     // Compiled modules are cached under target/, not in the user's cache.
     options.compile.cache_dir =
         Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));
+    // Costly modules compile in the wasi-conform binary as a compile worker.
+    options.compile.limits.worker = Some(env!("CARGO_BIN_EXE_wasi-conform").into());
     let harness = Arc::new(Harness::new(options).unwrap_or_else(|e| fail(e)));
     let trials = runner::trials(harness, &plan, |name| {
         format!("cargo test --test suites -- --exact '{name}'")

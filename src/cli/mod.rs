@@ -99,12 +99,23 @@ struct MatrixArgs {
 }
 
 pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == wasi_conform::run::WORKER_SUBCOMMAND)
+    {
+        return wasi_conform::run::worker_main(&args[2..]);
+    }
     // `run MODULE --` with no arguments after it still means an ad-hoc run.
     let dashdash = std::env::args_os().any(|a| a == "--");
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(*args, dashdash),
-        Command::New(args) => adhoc::new(*args, wasi_conform::HarnessOptions::default()),
+        Command::New(args) => {
+            let mut options = wasi_conform::HarnessOptions::default();
+            options.compile.limits.worker = compile_worker();
+            adhoc::new(*args, options)
+        }
         Command::Matrix(args) => matrix(args),
         Command::Merge(args) => merge(args),
         Command::Coverage(args) => coverage::coverage(args),
@@ -120,6 +131,11 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// This binary, which compiles costly modules when run as a compile worker.
+pub fn compile_worker() -> Option<std::path::PathBuf> {
+    std::env::current_exe().ok()
 }
 
 /// Quotes a word for a POSIX shell when it needs it.

@@ -104,7 +104,15 @@ pub struct RunArgs {
     /// used entries are evicted past it).
     #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::cache::DEFAULT_CACHE_MAX_BYTES)]
     cache_max_bytes: u64,
-    /// Number of tests run at once (default: the number of cores).
+    /// The longest compiling one module may take (modules too costly to
+    /// compile in-process are compiled in a separate process, stopped past it).
+    #[arg(long, value_name = "SECONDS", default_value_t = wasi_conform::run::DEFAULT_COMPILE_TIMEOUT.as_secs())]
+    compile_timeout: u64,
+    /// The most resident memory compiling one module may take (in that separate process).
+    #[arg(long, value_name = "BYTES", default_value_t = wasi_conform::run::DEFAULT_COMPILE_MEMORY_BYTES)]
+    compile_memory_bytes: u64,
+    /// Number of tests run at once (default: the number of cores; twice that
+    /// with an external runtime).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
     /// Run only tests whose name (SUITE_PATH::NAME) contains FILTER (repeatable: any).
@@ -186,7 +194,20 @@ impl RunArgs {
                     .or_else(wasi_conform::cache::default_dir)
             },
             cache_max_bytes: self.cache_max_bytes,
+            limits: wasi_conform::run::CompileLimits {
+                worker: super::compile_worker(),
+                timeout: Duration::from_secs(self.compile_timeout.max(1)),
+                memory_bytes: self.compile_memory_bytes,
+            },
         }
+    }
+
+    /// `-j`, else the number of cores, doubled when an external runtime runs
+    /// (its tests spend much of their time starting and ending processes).
+    fn jobs(&self) -> usize {
+        let external = self.runtimes.iter().any(|r| r != EMBEDDED) || !self.adapters.is_empty();
+        self.jobs
+            .unwrap_or_else(|| runner::default_jobs() * if external { 2 } else { 1 })
     }
 
     fn features(&self) -> anyhow::Result<wasi_conform::features::FeatureSet> {
@@ -205,9 +226,7 @@ impl RunArgs {
             open_files: self.open_files,
             disk_bytes: self.disk_bytes,
             echo: false,
-            max_open_files: runner::open_files_budget(
-                self.jobs.unwrap_or_else(runner::default_jobs),
-            ),
+            max_open_files: runner::open_files_budget(self.jobs()),
         }
     }
 }
@@ -444,7 +463,7 @@ fn execute(
     let start = SystemTime::now();
     let clock = Instant::now();
     let mut records: Vec<TestRecord> = Vec::with_capacity(plan.tests.len());
-    let jobs = args.jobs.unwrap_or_else(runner::default_jobs);
+    let jobs = args.jobs();
     if let Some(dir) = &args.trace_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--trace-dir {}: cannot create it", dir.display()))?;

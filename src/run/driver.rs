@@ -296,7 +296,8 @@ impl Driver<'_> {
             )));
         }
         let conn = match protocol {
-            "tcp" => self
+            // HTTP is bytes over TCP: `send`/`recv` carry the request and response.
+            "tcp" | "http" => self
                 .drive(tokio::net::TcpStream::connect(addr))
                 .await
                 .map(|r| r.map(Connection::Tcp)),

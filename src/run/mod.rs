@@ -30,7 +30,10 @@ pub mod embedded;
 pub mod guest;
 pub mod process;
 
-pub use embedded::{CompileConfig, Compiler};
+pub use embedded::{
+    CompileConfig, CompileLimits, Compiler, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT,
+    IN_PROCESS_MAX_COST, WORKER_SUBCOMMAND, worker_main,
+};
 pub use guest::Guest;
 
 /// Default wall-clock limit of a test (compilation excluded): 10 s.
@@ -125,6 +128,13 @@ pub trait Backend: Send + Sync {
     /// without it.
     fn prepare(&self, _tests: &[(&Path, Option<WasiVersion>, &Spec)]) {}
     /// Whether [`Backend::prepare`] does anything (so callers can skip gathering).
+    /// How long a test may take on this runtime when its spec does not say,
+    /// if the runtime asks for longer than the harness's default (an external
+    /// adapter's `timeout_seconds`).
+    fn default_timeout(&self) -> Option<Duration> {
+        None
+    }
+
     fn prepares(&self) -> bool {
         false
     }
@@ -286,10 +296,11 @@ pub async fn execute_with(
             return Execution::Ran(Box::new(obs));
         }
     };
-    let timeout = spec
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(defaults.timeout);
+    let timeout = spec.timeout_ms.map(Duration::from_millis).unwrap_or(
+        backend
+            .default_timeout()
+            .map_or(defaults.timeout, |t| t.max(defaults.timeout)),
+    );
     let mut driver = driver::Driver {
         program: program.as_ref(),
         spec,

@@ -76,7 +76,7 @@ impl Sandbox {
     pub fn new() -> Result<Sandbox, SandboxError> {
         let dir = tempfile::Builder::new()
             .prefix("wasi-conform-")
-            .tempdir()
+            .tempdir_in(temp_root())
             .map_err(SandboxError::TempDir)?
             .keep();
         Ok(Sandbox {
@@ -288,6 +288,56 @@ fn components(path: &str) -> Vec<&str> {
     path.split('/')
         .filter(|c| !c.is_empty() && *c != ".")
         .collect()
+}
+
+/// Where sandboxes are made: `TMPDIR` when it is set; else `/dev/shm` when it
+/// is a memory filesystem with at least [`SHM_MIN_FREE`] free (creating and
+/// removing directories there costs microseconds, against milliseconds on some
+/// disks, for every test); else the system's temporary directory.
+pub fn temp_root() -> PathBuf {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
+            return std::env::temp_dir();
+        }
+        let shm = Path::new("/dev/shm");
+        if roomy_memory_fs(shm) {
+            return shm.to_path_buf();
+        }
+        std::env::temp_dir()
+    })
+    .clone()
+}
+
+/// Free space a memory filesystem must have to hold sandboxes: 4 GiB.
+const SHM_MIN_FREE: u64 = 4 << 30;
+
+/// Whether `dir` is a writable tmpfs with at least [`SHM_MIN_FREE`] free.
+fn roomy_memory_fs(dir: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: statfs(2) into a zeroed struct, with a valid C string.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+            return false;
+        }
+        // SAFETY: access(2) with a valid C string.
+        let writable = unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0;
+        #[allow(clippy::unnecessary_cast)]
+        let is_tmpfs = st.f_type as i64 == TMPFS_MAGIC;
+        let free = (st.f_bavail as u64).saturating_mul(st.f_bsize as u64);
+        writable && is_tmpfs && free >= SHM_MIN_FREE
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        false
+    }
 }
 
 /// Whether a fixture tree holds `*.cleanup` entries (which a copy leaves out).

@@ -96,6 +96,15 @@ pub const PROTOCOL_TYPES: &[&str] = &["tcp", "udp", "http"];
 pub const DEFAULT_CONNECTION_ID: &str = "server";
 /// The signal of a `kill` that names none.
 pub const DEFAULT_KILL_SIGNAL: &str = "SIGTERM";
+/// Signals a `kill` may name, with or without the `SIG` prefix.
+pub const KILL_SIGNALS: &[&str] = &[
+    "HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "TERM", "ALRM", "STOP", "CONT",
+];
+
+/// Whether `name` is one of [`KILL_SIGNALS`] (`SIGTERM` or `TERM`).
+pub fn is_kill_signal(name: &str) -> bool {
+    KILL_SIGNALS.contains(&name.strip_prefix("SIG").unwrap_or(name))
+}
 /// `proposals` names.
 pub const PROPOSALS: &[&str] = &["http", "sockets"];
 /// `world` names (the first is the default).
@@ -1280,9 +1289,7 @@ impl Parser<'_> {
                     }
                 })?)
             }
-            "kill" => Operation::Kill {
-                signal: op.string_or("signal", DEFAULT_KILL_SIGNAL)?,
-            },
+            "kill" => op.kill()?,
             other => unreachable!("operation type `{other}` is listed but not parsed"),
         })
     }
@@ -1462,6 +1469,20 @@ impl OpFields<'_> {
         })
     }
 
+    fn kill(&self) -> Result<Operation, SpecError> {
+        let signal = self.string_or("signal", DEFAULT_KILL_SIGNAL)?;
+        if !is_kill_signal(&signal) {
+            return Err(self.parser.err(
+                self.field("signal"),
+                format!(
+                    "unknown signal `{signal}` (known, with or without `SIG`: {})",
+                    KILL_SIGNALS.join(", ")
+                ),
+            ));
+        }
+        Ok(Operation::Kill { signal })
+    }
+
     fn connect(&self) -> Result<Operation, SpecError> {
         let protocol = self.string_or("protocol_type", PROTOCOL_TYPES[0])?;
         if !PROTOCOL_TYPES.contains(&protocol.as_str()) {
@@ -1588,6 +1609,23 @@ mod tests {
         );
         assert_eq!(s.stdout, Some(StreamMatcher::Exact("hi".into())));
         assert_eq!(s.stderr, None);
+    }
+
+    #[test]
+    fn kill_signals_are_checked_when_parsed() {
+        let ops = |signal: &str| {
+            format!(
+                r#"{{"operations": [{{"type": "run"}}, {{"type": "kill", "signal": "{signal}"}}, {{"type": "wait"}}]}}"#
+            )
+        };
+        for good in ["SIGKILL", "TERM", "SIGUSR1"] {
+            assert!(parse(&ops(good)).is_ok(), "{good}: {:?}", parse(&ops(good)));
+        }
+        let e = err(&ops("SIGFOO"));
+        assert!(
+            e.contains("unknown signal `SIGFOO`") && e.contains("HUP"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -22,9 +22,9 @@ use super::http::{
 };
 use super::{
     CLOCK_KEYS, DEFAULT_CLOCK_STEP_NS, DEFAULT_CONNECTION_ID, DEFAULT_KILL_SIGNAL, DIR_MOUNT_KEYS,
-    FILE_CHECK_KINDS, INVOKE_EXCLUDES, INVOKE_KEYS, LIMIT_KEYS, OPERATION_FIELDS, OPERATION_KEYS,
-    PROPOSALS, PROTOCOL_TYPES, READ_STREAMS, SCHEMA_KEY, STREAM_MATCHER_KINDS, SpecForm,
-    WASM_VALUE_WORDS, WORLDS, WRITE_STREAMS, operation_types, top_level_keys,
+    FILE_CHECK_KINDS, INVOKE_EXCLUDES, INVOKE_KEYS, KILL_SIGNALS, LIMIT_KEYS, OPERATION_FIELDS,
+    OPERATION_KEYS, PROPOSALS, PROTOCOL_TYPES, READ_STREAMS, SCHEMA_KEY, STREAM_MATCHER_KINDS,
+    SpecForm, WASM_VALUE_WORDS, WORLDS, WRITE_STREAMS, operation_types, top_level_keys,
 };
 
 /// The JSON Schema dialect of the schema.
@@ -454,14 +454,16 @@ fn operation_field(ty: &str, field: &str) -> Value {
         ),
         ("connect", "protocol_type") => one_of(
             PROTOCOL_TYPES,
-            "The protocol: tcp or udp (http is accepted, not yet run).",
+            "The protocol: tcp, udp, or http (a TCP connection; HTTP is the payload).",
         ),
         ("send" | "recv", "id") => string("The connection, named by an earlier connect."),
         (_, "payload") => string_or("The bytes, as text.", ""),
-        ("kill", "signal") => string_or(
-            "The signal sent to an external runtime's process (the embedded one just stops).",
-            DEFAULT_KILL_SIGNAL,
-        ),
+        ("kill", "signal") => json!({
+            "type": "string",
+            "pattern": format!("^(SIG)?({})$", KILL_SIGNALS.join("|")),
+            "default": DEFAULT_KILL_SIGNAL,
+            "description": "The signal sent to an external runtime's process (the embedded one just stops).",
+        }),
         ("request", _) => request_field(field),
         _ => undescribed(&format!("operation `{ty}` key `{field}`")),
     }

@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 use wasmtime::AsContextMut;
 use wasmtime::component::{Instance, InstancePre, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits};
+use wasmtime::{Engine, Store};
+
+use super::GuestLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::handler::{Prepared, Proxy, ProxyPre};
 
@@ -21,7 +23,7 @@ use crate::spec::http::RequestOp;
 pub struct ComponentState {
     pub ctx: WasiCtx,
     pub table: ResourceTable,
-    pub limits: StoreLimits,
+    pub limits: GuestLimiter,
     pub http: WasiHttpCtx,
     pub hooks: LoopbackHooks,
 }
@@ -29,7 +31,7 @@ pub struct ComponentState {
 impl ComponentState {
     /// `http_allowed`: whether the spec lists the `http` proposal (outgoing
     /// requests are refused otherwise).
-    pub fn new(ctx: WasiCtx, limits: StoreLimits, http_allowed: bool) -> ComponentState {
+    pub fn new(ctx: WasiCtx, limits: GuestLimiter, http_allowed: bool) -> ComponentState {
         ComponentState {
             ctx,
             table: ResourceTable::new(),

@@ -11,10 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use wasmtime::{
-    Config, Engine, ExternType, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
-    UpdateDeadline, Val, ValType,
-};
+use wasmtime::{Config, Engine, ExternType, Linker, Module, Store, UpdateDeadline, Val, ValType};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use super::guest::{Guest, GuestFuture, HttpResponse};
@@ -28,12 +25,19 @@ use crate::sandbox::Stdin;
 use crate::spec::{Invoke, Spec, World};
 use crate::watchdog::{LimitHit, Watchdog};
 
+mod compile_worker;
 pub mod component;
+mod limiter;
 pub mod threads;
 mod threads_start;
 mod trace_component;
 mod trace_p1;
+pub use compile_worker::{
+    CompileLimits, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT, IN_PROCESS_MAX_COST,
+    WORKER_SUBCOMMAND, worker_main,
+};
 use component::ComponentState;
+pub use limiter::GuestLimiter;
 use threads::ThreadState;
 
 /// The wasmtime version this build embeds (pinned in Cargo.toml).
@@ -71,6 +75,8 @@ pub struct CompileConfig {
     /// The most bytes the cache directory may hold (least recently used
     /// entries are evicted past it).
     pub cache_max_bytes: u64,
+    /// Bounds on compiling a module (see [`CompileLimits`]).
+    pub limits: CompileLimits,
 }
 
 impl Default for CompileConfig {
@@ -83,6 +89,7 @@ impl Default for CompileConfig {
             incremental: false,
             cache_dir: crate::cache::default_dir(),
             cache_max_bytes: crate::cache::DEFAULT_CACHE_MAX_BYTES,
+            limits: CompileLimits::default(),
         }
     }
 }
@@ -90,7 +97,7 @@ impl Default for CompileConfig {
 /// The store data of a core module's run.
 struct GuestState {
     wasi: WasiP1Ctx,
-    limits: StoreLimits,
+    limits: GuestLimiter,
     /// The run's host calls (see [`trace_p1`]); `None` when tracing is off.
     tracer: Option<trace_p1::P1Tracer>,
 }
@@ -147,6 +154,9 @@ impl std::error::Error for TimedOut {}
 /// An engine and its linkers for core modules and components.
 struct EngineSet {
     engine: Engine,
+    /// What the engine was made for, and the compiler it uses.
+    key: EngineKey,
+    compiler: Compiler,
     /// The wasm proposals enabled beyond the defaults.
     features: FeatureSet,
     core: Linker<GuestState>,
@@ -162,37 +172,45 @@ struct EngineKey {
     features: FeatureSet,
 }
 
+/// The wasmtime configuration of an engine for `key` compiling with `compiler`
+/// (the compile worker builds the same one, so its artifacts load here).
+fn engine_config(key: &EngineKey, compiler: Compiler) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(key.fuel);
+    // The `threads` cargo feature turns the proposal on by default: keep it
+    // off (and so ordinary modules' validation and cache keys as they were)
+    // unless the key has `Feature::Threads`, which turns it back on below.
+    config.wasm_threads(false);
+    for f in key.features.iter() {
+        f.enable(&mut config);
+    }
+    match compiler {
+        Compiler::Winch => {
+            config.strategy(wasmtime::Strategy::Winch);
+        }
+        Compiler::Cranelift { optimize } => {
+            config.strategy(wasmtime::Strategy::Cranelift);
+            config.cranelift_opt_level(if optimize {
+                wasmtime::OptLevel::Speed
+            } else {
+                wasmtime::OptLevel::None
+            });
+        }
+    }
+    config
+}
+
 impl EngineSet {
     fn new(
         key: &EngineKey,
         compile: &CompileConfig,
         incremental: &Option<Arc<IncrementalCache>>,
     ) -> wasmtime::Result<EngineSet> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.consume_fuel(key.fuel);
-        // The `threads` cargo feature turns the proposal on by default: keep it
-        // off (and so ordinary modules' validation and cache keys as they were)
-        // unless the key has `Feature::Threads`, which turns it back on below.
-        config.wasm_threads(false);
-        for f in key.features.iter() {
-            f.enable(&mut config);
-        }
-        match effective_compiler(compile.compiler, &key.features) {
-            Compiler::Winch => {
-                config.strategy(wasmtime::Strategy::Winch);
-            }
-            Compiler::Cranelift { optimize } => {
-                config.strategy(wasmtime::Strategy::Cranelift);
-                config.cranelift_opt_level(if optimize {
-                    wasmtime::OptLevel::Speed
-                } else {
-                    wasmtime::OptLevel::None
-                });
-                if let Some(store) = incremental {
-                    config.enable_incremental_compilation(store.clone())?;
-                }
-            }
+        let compiler = effective_compiler(compile.compiler, &key.features);
+        let mut config = engine_config(key, compiler);
+        if let (Compiler::Cranelift { .. }, Some(store)) = (compiler, incremental) {
+            config.enable_incremental_compilation(store.clone())?;
         }
         let engine = Engine::new(&config)?;
         let mut core: Linker<GuestState> = Linker::new(&engine);
@@ -210,6 +228,8 @@ impl EngineSet {
         };
         Ok(EngineSet {
             engine,
+            key: key.clone(),
+            compiler,
             features: key.features.clone(),
             core,
             component,
@@ -353,18 +373,42 @@ impl Embedded {
         Ok(set)
     }
 
+    /// Compiles (or loads from the cache) a module or component: in-process
+    /// when its estimated cost is small, else in the compile worker under the
+    /// compile limits (when there is a worker).
     fn compile<A: crate::cache::Artifact + Clone + Send + Sync + 'static>(
         &self,
         set: &EngineSet,
         path: &Path,
-        bytes: &[u8],
+        info: &ModuleInfo,
     ) -> Result<A, Failure> {
-        let compiled = self.cache.load_or_compile(&set.engine, bytes);
+        let bytes = &info.bytes;
+        let limits = &self.compile.limits;
+        let compiled = match &limits.worker {
+            Some(worker) if info.compile_cost > compile_worker::IN_PROCESS_MAX_COST => self
+                .cache
+                .load_or_compile_with(&set.engine, bytes, |engine, wasm| {
+                    compile_worker::compile_in_worker(
+                        worker,
+                        limits,
+                        engine,
+                        &set.key,
+                        set.compiler,
+                        wasm,
+                    )
+                }),
+            _ => self.cache.load_or_compile(&set.engine, bytes),
+        };
         compiled.map_err(|e| {
-            module_failure(format!(
-                "{}: cannot compile: {e:#}{}",
-                path.display(),
+            let message = without_backtrace(&format!("{e:#}")).to_string();
+            let hint = if message.contains("not enabled") && bytes.len() <= HINT_MAX_MODULE_BYTES {
                 features_hint(bytes, &set.features)
+            } else {
+                String::new()
+            };
+            module_failure(format!(
+                "{}: cannot compile: {message}{hint}",
+                path.display()
             ))
         })
     }
@@ -387,7 +431,7 @@ impl Embedded {
                 ),
             ));
         }
-        let component: wasmtime::component::Component = self.compile(set, path, &info.bytes)?;
+        let component: wasmtime::component::Component = self.compile(set, path, info)?;
         let pre = set.component.instantiate_pre(&component).map_err(|e| {
             module_failure(format!(
                 "{}: cannot link: {e:#}\nhint: the harness provides WASI 0.2 and 0.3 \
@@ -426,7 +470,7 @@ impl Embedded {
                 path.display()
             )));
         }
-        let module: Module = self.compile(set, path, &info.bytes)?;
+        let module: Module = self.compile(set, path, info)?;
         let pre = set
             .core
             .instantiate_pre(&module)
@@ -474,7 +518,7 @@ impl Embedded {
                 "internal error: the engine has no threads host",
             )
         })?;
-        let module: Module = self.compile(set, path, &info.bytes)?;
+        let module: Module = self.compile(set, path, info)?;
         host.check_module(&module)
             .map_err(|m| module_failure(format!("{}: {m}", path.display())))?;
         let linker = host.linker().clone();
@@ -541,6 +585,19 @@ impl Backend for Embedded {
         })))
     }
 }
+
+/// A compile error's text without the stack backtrace some compiler errors
+/// carry in their message when `RUST_BACKTRACE` is set (it says nothing about
+/// the module).
+fn without_backtrace(message: &str) -> &str {
+    message
+        .split_once("\nStack backtrace:")
+        .map_or(message, |(text, _)| text)
+}
+
+/// The largest module [`features_hint`] validates (validating is not
+/// proportional to size either: deep nesting costs memory per level).
+const HINT_MAX_MODULE_BYTES: usize = 4 << 20;
 
 /// For a module that does not compile: the wasm proposals it uses that are not
 /// enabled, all of them, and how to enable them.
@@ -907,16 +964,9 @@ impl EmbeddedProgram {
     }
 }
 
-/// The limits of a store; `memory_bytes` caps its linear memories.
-fn store_limits(memory_bytes: u64) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
-        .table_elements(1 << 20)
-        .instances(1000)
-        .tables(1000)
-        .memories(1000)
-        .trap_on_grow_failure(false)
-        .build()
+/// The limits of a store: `memory_bytes` for all its memories and tables together.
+fn store_limits(memory_bytes: u64) -> GuestLimiter {
+    GuestLimiter::new(memory_bytes)
 }
 
 /// Locks a mutex; a poisoned one (another test's thread panicked) is still usable.

@@ -42,7 +42,7 @@ use tokio::sync::{oneshot, watch};
 use wasmtime::error::Context as _;
 use wasmtime::{
     AsContextMut, Caller, Engine, Extern, ExternType, Func, FuncType, InstancePre, Linker,
-    MemoryType, Module, SharedMemory, Store, StoreLimits, TypedFunc, UpdateDeadline, ValType,
+    MemoryType, Module, SharedMemory, Store, TypedFunc, UpdateDeadline, ValType,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1 as _};
@@ -118,7 +118,7 @@ pub(super) struct Wasi {
 pub(super) struct Setup {
     pub wasi: Wasi,
     /// Limits of each thread's store (tables, instances, non-shared memories).
-    pub store_limits: StoreLimits,
+    pub store_limits: super::GuestLimiter,
     /// Cap on the shared memory, in bytes: its maximum is clamped to it.
     pub memory_bytes: u64,
     /// Cap on spawned threads alive at once.
@@ -137,7 +137,7 @@ pub(super) struct ThreadState {
     program: Arc<Shared>,
     /// The thread's private WASI context, made on first use.
     private_wasi: Option<WasiP1Ctx>,
-    limits: StoreLimits,
+    limits: super::GuestLimiter,
 }
 
 impl ThreadState {
@@ -172,7 +172,7 @@ struct Shared {
     /// Off once the guest closes or renumbers fds 0-2 or changes their flags:
     /// from then on every call goes to the shared context.
     route_stdio: AtomicBool,
-    store_limits: StoreLimits,
+    store_limits: super::GuestLimiter,
     max_threads: usize,
     fuel: Option<u64>,
     deadline: Instant,

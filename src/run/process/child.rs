@@ -106,3 +106,17 @@ impl Drop for ProcessGroup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_signal_a_spec_may_name_has_a_number() {
+        for name in crate::spec::KILL_SIGNALS {
+            assert!(signal_number(name).is_some(), "{name}");
+            assert_eq!(signal_number(name), signal_number(&format!("SIG{name}")));
+        }
+        assert_eq!(signal_number("SIGFOO"), None);
+    }
+}

@@ -175,6 +175,10 @@ impl Backend for ProcessBackend {
         &self.info
     }
 
+    fn default_timeout(&self) -> Option<Duration> {
+        self.runtime.timeout
+    }
+
     fn prepares(&self) -> bool {
         true
     }
