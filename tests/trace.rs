@@ -370,3 +370,46 @@ fn coverage_of_components_lists_the_interfaces_they_use() {
     assert!(write["total"]["calls"].as_u64().unwrap() > 0, "{write}");
     assert!(stdout.contains("## `wasi:cli/stdout@0.2`"), "{stdout}");
 }
+
+#[test]
+fn a_guest_making_many_calls_keeps_a_bounded_trace() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 300 000 calls of sched_yield, then exit 3 (the spec expects 0: it fails).
+    write(
+        tmp.path(),
+        "s/busy.wat",
+        r#"(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $i i32)
+    (loop $again
+      (drop (call $y))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const 300000))))
+    (call $exit (i32.const 3))))"#,
+    );
+    let (out, stdout) = run(
+        tmp.path(),
+        &["run", "s", "--trace-dir", "t", "--json", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let block = failure_block(&stdout, "s::busy");
+    assert!(block.contains("host calls: 300001 (100 shown)"), "{block}");
+    assert!(
+        block.contains("  ... 299901 calls not shown ..."),
+        "{block}"
+    );
+    assert!(block.contains("proc_exit(code=3) -> exit(3)"), "{block}");
+    assert!(block.lines().count() < 120, "{block}");
+    let file = std::fs::read_to_string(tmp.path().join("t/s__busy.trace")).unwrap();
+    assert!(file.contains("host calls: 300001 (300 shown)"), "{file}");
+    assert!(file.contains("  ... 299701 calls not shown ..."), "{file}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
+    let trace = &report["results"][0]["tests"][0]["trace"];
+    assert_eq!(trace["total"], 300001);
+    assert_eq!(trace["dropped"], 299701);
+    assert_eq!(trace["calls"].as_array().unwrap().len(), 200);
+    assert_eq!(trace["last_calls"].as_array().unwrap().len(), 100);
+}

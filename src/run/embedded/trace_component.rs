@@ -330,7 +330,10 @@ mod tests {
         );
         assert_eq!(api_name("elsewhere", "x"), "wasi:?/x@0.2");
         assert_eq!(
-            api_name("wasmtime_wasi::p3::bindings::wasi::clocks::monotonic_clock", "monotonic-clock"),
+            api_name(
+                "wasmtime_wasi::p3::bindings::wasi::clocks::monotonic_clock",
+                "monotonic-clock"
+            ),
             "wasi:clocks/monotonic-clock@0.3"
         );
     }
