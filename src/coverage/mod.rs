@@ -230,7 +230,6 @@ pub fn wasi_imports(bytes: &[u8]) -> BTreeSet<(String, String)> {
     info.function_imports
         .into_iter()
         .filter(|(m, _)| matches!(m.as_str(), "wasi_snapshot_preview1" | "wasi_unstable"))
-        .map(|(m, f)| (m, f))
         .collect()
 }
 

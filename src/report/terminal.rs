@@ -115,8 +115,10 @@ impl Terminal {
                     );
                 }
             }
-            // A failure's trace is shown with the failure, at the end.
+            // A failure's trace is shown with the failure, at the end; an
+            // expected failure's only in the reports (JSON, JUnit, --trace-dir).
             if !r.outcome.is_failure()
+                && r.outcome != Outcome::XFail
                 && let Some(trace) = r.result.trace_text()
             {
                 print!("{}", indent(&trace, "     "));

@@ -399,14 +399,14 @@ impl Trace {
         &mut self,
         seq: u64,
         api: &Api,
-        func: &Cow<'static, str>,
+        func: Cow<'static, str>,
         outcome: Outcome,
         outputs: Vec<(&'static str, Value)>,
     ) {
         if self.kept_mut(seq).is_some() {
             return self.end(seq, outcome, outputs);
         }
-        let key = (api.clone(), func.clone(), outcome.class());
+        let key = (api.clone(), func, outcome.class());
         *self.counts.entry(key).or_insert(0) += 1;
     }
 
@@ -643,14 +643,14 @@ mod tests {
         t.end_named(
             second,
             &api,
-            &func,
+            func.clone(),
             Outcome::Returned("Ok(())".into()),
             vec![],
         );
         t.end_named(
             first,
             &api,
-            &func,
+            func,
             Outcome::Returned("Err(x)".into()),
             vec![],
         );

@@ -268,7 +268,7 @@ impl Subscriber for ComponentTracer {
                     Some(Value::Text(t)) => Outcome::Returned(t),
                     _ => Outcome::Done,
                 };
-                trace.end_named(seq, &info.api, &info.func, outcome, Vec::new());
+                trace.end_named(seq, &info.api, info.func.clone(), outcome, Vec::new());
             }
             _ => {}
         }
