@@ -45,6 +45,12 @@ pub struct HarnessOptions {
     /// Keep each test's whole output in its outcome (else at most
     /// [`KEPT_OUTPUT_BYTES`] of each stream, so a run's memory stays small).
     pub keep_output: bool,
+    /// Show every test's host-call trace, passing ones too (`--trace`); a
+    /// failed test's and a `debug: true` spec's are shown anyway.
+    pub trace_all: bool,
+    /// Keep every test's trace in its outcome, shown or not (`--trace-dir`);
+    /// else a passing test keeps only its per-function counts.
+    pub keep_traces: bool,
 }
 
 /// How much of each stream a finished test keeps (unless
@@ -118,6 +124,14 @@ pub struct TestOutcome {
     pub setup: Duration,
     /// Of `duration`, the time of each stage (see [`StageTimes`]).
     pub times: StageTimes,
+    /// The last run's host calls (embedded runtime): the kept calls when the
+    /// trace is shown or kept, else only the per-function counts.
+    pub trace: Option<crate::trace::Trace>,
+    /// Whether reports show the trace: the test failed, its spec says
+    /// `debug: true`, or `--trace`.
+    pub show_trace: bool,
+    /// One-line hints drawn from a failed test's trace.
+    pub hints: Vec<String>,
 }
 
 impl TestOutcome {
@@ -152,7 +166,40 @@ impl TestOutcome {
         }
         parts.join("\n\n")
     }
+
+    /// The hints and the host-call trace as shown under a test, when shown:
+    /// `hint: ...` lines, then one line per call.
+    pub fn trace_text(&self) -> Option<String> {
+        if !self.show_trace {
+            return None;
+        }
+        let mut out: String = self.hints.iter().map(|h| format!("hint: {h}\n")).collect();
+        match &self.trace {
+            Some(trace) => out.push_str(&trace.render_at_most(SHOWN_CALLS.0, SHOWN_CALLS.1)),
+            None => out.push_str(TRACE_UNAVAILABLE),
+        }
+        Some(out)
+    }
+
+    /// The JSON report's `trace` field, when the trace is shown.
+    pub fn trace_json(&self) -> Option<serde_json::Value> {
+        if !self.show_trace {
+            return None;
+        }
+        Some(match &self.trace {
+            Some(trace) => trace.to_json(&self.hints),
+            None => serde_json::json!({ "unavailable": TRACE_UNAVAILABLE.trim_end() }),
+        })
+    }
 }
+
+/// The most calls shown under a test (its first and its last kept calls);
+/// `--trace-dir` files and the JSON report hold all the kept ones.
+pub const SHOWN_CALLS: (usize, usize) = (40, 60);
+
+/// What a shown trace says for a test whose runtime does not trace host calls.
+const TRACE_UNAVAILABLE: &str = "host calls: not traced (this runtime runs outside wasi-conform; \
+     only the embedded runtime traces the calls a guest makes)\n";
 
 /// Why the harness could not start.
 #[derive(Debug, thiserror::Error)]
@@ -362,6 +409,12 @@ impl Harness {
                 outcome
             }
         };
+        if outcome.trace.is_none() {
+            // No trace: an external runtime's test (said so when a trace was
+            // asked for), or a guest that never ran.
+            let asked = spec.debug || self.options.trace_all;
+            outcome.show_trace = asked && backend.info().name != crate::run::embedded::RUNTIME_NAME;
+        }
         outcome.notes.extend(notes);
         outcome
     }
@@ -416,7 +469,13 @@ impl Harness {
         if !failures.is_empty() && ran {
             failures.extend(context_excerpts(&obs, shown));
         }
+        let show_trace = !failures.is_empty() || spec.debug || self.options.trace_all;
+        let (trace, hints) =
+            self.trace_of(obs.trace, obs.timed_out, show_trace, !failures.is_empty());
         TestOutcome {
+            trace,
+            show_trace,
+            hints,
             failures,
             skipped: None,
             not_reached: obs.not_reached,
@@ -429,6 +488,29 @@ impl Harness {
             setup: obs.setup,
             times: StageTimes::default(),
         }
+    }
+
+    /// A test's trace as its outcome keeps it (the calls only when shown or
+    /// kept), and the hints it supports when the test failed.
+    fn trace_of(
+        &self,
+        trace: Option<crate::trace::Trace>,
+        timed_out: bool,
+        shown: bool,
+        failed: bool,
+    ) -> (Option<crate::trace::Trace>, Vec<String>) {
+        let Some(mut trace) = trace else {
+            return (None, Vec::new());
+        };
+        let hints = if failed {
+            crate::trace::hints(&trace, crate::trace::HintContext { timed_out })
+        } else {
+            Vec::new()
+        };
+        if !shown && !self.options.keep_traces {
+            trace.forget_calls();
+        }
+        (Some(trace), hints)
     }
 
     /// Compares every file the spec's `files` names (in bless mode, writes the

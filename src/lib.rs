@@ -1,7 +1,8 @@
 //! wasi-conform: a sandboxed test harness and conformance runner for WASI modules.
 //!
 //! The flow runs one way, a module per stage:
-//! [`discover`] → [`spec`] → [`sandbox`] → [`run`] → [`check`] → [`report`].
+//! [`discover`] → [`spec`] → [`sandbox`] → [`run`] → [`check`] → [`report`],
+//! with [`trace`] recording each guest's host calls on the embedded runtime.
 //! [`Harness`] ties them together for the CLI and the `cargo test` target.
 //!
 //! ```no_run
@@ -21,6 +22,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod coverage;
 pub mod differential;
 pub mod discover;
 pub mod expectations;
@@ -36,6 +38,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod spec;
 pub mod stdio;
+pub mod trace;
 pub mod watchdog;
 
 pub use harness::{Harness, HarnessError, HarnessOptions, TestOutcome};

@@ -1,5 +1,6 @@
 //! Specs that are meant to fail: every test under `tests/failing-suites/` must fail,
-//! and its failure message must contain each line of its `NAME.expect` file. This
+//! and its failure message (with the hints and host calls shown under it) must
+//! contain each line of its `NAME.expect` file. This
 //! proves the harness catches failures (and says why), not only that it passes passes.
 
 use std::sync::Arc;
@@ -47,7 +48,12 @@ fn main() {
                 if outcome.passed() {
                     return Err("this test must fail, but it passed".into());
                 }
-                let message = outcome.message();
+                // The failure, then the hints and host calls shown under it.
+                let message = format!(
+                    "{}\n\n{}",
+                    outcome.message(),
+                    outcome.trace_text().unwrap_or_default()
+                );
                 let missing: Vec<&str> = expected
                     .lines()
                     .map(str::trim)

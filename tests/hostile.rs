@@ -84,10 +84,28 @@ impl Scene {
 
 fn run_guarded(mut command: Command) -> Output {
     let mut child = command.spawn().expect("the binary starts");
+    // Drained while it runs: a pipe left unread blocks a child that writes
+    // more than the pipe holds (64 KiB), which would look like a hang.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    use std::io::Read as _;
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let start = Instant::now();
     loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Output {
+                status,
+                stdout: out.join().expect("stdout"),
+                stderr: err.join().expect("stderr"),
+            };
         }
         if start.elapsed() > HANG_GUARD {
             let _ = child.kill();

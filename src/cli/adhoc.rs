@@ -167,8 +167,12 @@ pub fn run(
     let spec = guest.spec(module, true)?;
     // The guest's output is printed as it arrives, like a runtime prints it.
     options.defaults.echo = true;
+    let trace = options.trace_all;
     let outcome = run_once(options, module, spec, None)?;
     std::io::stdout().flush()?;
+    if trace && let Some(text) = outcome.trace_text() {
+        eprint!("{text}");
+    }
     for (stream, cut) in [
         ("stdout", outcome.stdout.truncated),
         ("stderr", outcome.stderr.truncated),

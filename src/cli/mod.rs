@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod adhoc;
+mod coverage;
 mod run;
 
 #[derive(Parser)]
@@ -39,6 +40,11 @@ enum Command {
     /// Print the JSON Schema of spec files (draft 2020-12), as committed in
     /// docs/spec.schema.json, for editors to validate and complete specs.
     Schema,
+    /// Which WASI functions the suites exercise: for every function of
+    /// wasi_snapshot_preview1 and of the WASI 0.2/0.3 interfaces the embedded
+    /// runtime links, per suite and in total, the modules importing it and the
+    /// calls the tests made with their results (markdown; --json, --html).
+    Coverage(coverage::CoverageArgs),
 }
 
 #[derive(clap::Args)]
@@ -112,6 +118,7 @@ pub fn main() -> ExitCode {
         }
         Command::Matrix(args) => matrix(args),
         Command::Merge(args) => merge(args),
+        Command::Coverage(args) => coverage::coverage(args),
         Command::Schema => {
             print!("{}", wasi_conform::spec::schema::spec_schema_text());
             Ok(ExitCode::SUCCESS)

@@ -153,6 +153,13 @@ pub struct RunArgs {
     /// Print one character per test instead of one line.
     #[arg(short, long)]
     quiet: bool,
+    /// Show every test's host calls (embedded runtime), passing tests' too; a
+    /// failed test's are always shown, as are those of a spec with `debug: true`.
+    #[arg(long)]
+    trace: bool,
+    /// Write each test's host calls to a file in DIR (one per test).
+    #[arg(long, value_name = "DIR")]
+    trace_dir: Option<PathBuf>,
     /// For an ad-hoc run of one module.
     #[command(flatten)]
     guest: super::adhoc::GuestArgs,
@@ -391,6 +398,8 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         features: args.features()?,
         bless,
         keep_output: false,
+        trace_all: args.trace,
+        keep_traces: args.trace_dir.is_some(),
     };
     let harness = Harness::with_backends(options, backends);
     let records = execute(&args, &harness, &plan, &suites, color, show_runtime)?;
@@ -425,6 +434,7 @@ fn adhoc_run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         defaults: args.defaults(),
         compile: args.compile(),
         features: args.features()?,
+        trace_all: args.trace,
         ..HarnessOptions::default()
     };
     super::adhoc::run(options, module, &args.guest)
@@ -458,10 +468,30 @@ fn execute(
     let clock = Instant::now();
     let mut records: Vec<TestRecord> = Vec::with_capacity(plan.tests.len());
     let jobs = args.jobs();
-    runner::run(harness, &plan.tests, jobs, |record| {
+    if let Some(dir) = &args.trace_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--trace-dir {}: cannot create it", dir.display()))?;
+    }
+    let mut trace_errors = Vec::new();
+    runner::run(harness, &plan.tests, jobs, |mut record| {
         term.record(&record);
+        if let Some(dir) = &args.trace_dir {
+            if let Err(e) = write_trace(dir, &record, show_runtime) {
+                trace_errors.push(e);
+            }
+            // Written: a trace that is not shown need not stay in memory.
+            if let (false, Some(t)) = (record.result.show_trace, record.result.trace.as_mut()) {
+                t.forget_calls();
+            }
+        }
         records.push(record);
     });
+    if let Some(e) = trace_errors.first() {
+        eprintln!(
+            "warning: --trace-dir: {e} ({} file(s) not written)",
+            trace_errors.len()
+        );
+    }
     if args.differential {
         for record in wasi_conform::differential::compare(&records, harness.runtimes()) {
             term.record(&record);
@@ -518,4 +548,25 @@ fn rerun_command(r: &TestRecord, show_runtime: bool) -> String {
         cmd.push_str(&format!(" --runtime {}", shell_quote(&r.runtime.name)));
     }
     cmd
+}
+
+/// Writes a test's trace to `DIR/NAME.trace` (NAME made of the test's label,
+/// every character but letters, digits, `.`, `-` and `_` replaced by `_`).
+fn write_trace(dir: &std::path::Path, r: &TestRecord, show_runtime: bool) -> Result<(), String> {
+    let Some(text) = wasi_conform::report::trace_file(r, show_runtime) else {
+        return Ok(());
+    };
+    let name: String = r
+        .label(show_runtime)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{name}.trace"));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

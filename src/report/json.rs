@@ -49,6 +49,10 @@ pub struct TestResult {
     /// wasi-conform's addition: of `duration_s`, the time spent preparing the
     /// sandbox (copying fixtures), outside the test's timeout.
     pub setup_s: f64,
+    /// wasi-conform's addition, only where the trace is shown (a failed test,
+    /// `debug: true`, `--trace`): the host calls, with hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<serde_json::Value>,
 }
 
 fn timestamp(t: SystemTime) -> String {
@@ -76,6 +80,7 @@ impl Report {
                             .map(|f| f.message.clone())
                             .collect(),
                         setup_s: r.result.setup.as_secs_f64(),
+                        trace: r.result.trace_json(),
                     })
                     .collect();
                 // As the official runner counts: xfail among the passed, xpass

@@ -49,8 +49,8 @@ pub fn junit(records: &[TestRecord]) -> String {
             case.set_classname(r.suite.path.as_str());
             case.set_time(r.duration());
             // Bounded excerpts, invisible characters made visible (valid XML).
-            if !r.result.stdout.is_empty() {
-                case.set_system_out(crate::check::excerpt_block(&r.result.stdout.bytes, ""));
+            if let Some(out) = system_out(r) {
+                case.set_system_out(out);
             }
             if !r.result.stderr.is_empty() {
                 case.set_system_err(crate::check::excerpt_block(&r.result.stderr.bytes, ""));
@@ -62,4 +62,17 @@ pub fn junit(records: &[TestRecord]) -> String {
     report
         .to_string()
         .expect("a JUnit report always serializes")
+}
+
+/// A test's `system-out`: an excerpt of its stdout, then its host-call trace
+/// when shown.
+fn system_out(r: &TestRecord) -> Option<String> {
+    let stdout = (!r.result.stdout.is_empty())
+        .then(|| crate::check::excerpt_block(&r.result.stdout.bytes, ""));
+    match (stdout, r.result.trace_text()) {
+        (None, None) => None,
+        (Some(out), None) => Some(out),
+        (None, Some(trace)) => Some(trace),
+        (Some(out), Some(trace)) => Some(format!("{out}\n\n{trace}")),
+    }
 }

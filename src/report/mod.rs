@@ -75,3 +75,20 @@ pub fn by_suite(records: &[TestRecord]) -> Vec<(&TestRecord, Vec<&TestRecord>)> 
     }
     groups
 }
+
+/// The contents of a test's `--trace-dir` file: the test and its outcome, the
+/// failure (if it failed), the hints and every kept call. `None` when the test
+/// has no trace (skipped, or not run on the embedded runtime).
+pub fn trace_file(r: &TestRecord, show_runtime: bool) -> Option<String> {
+    let trace = r.result.trace.as_ref()?;
+    let mut out = format!("test {} ... {}\n", r.label(show_runtime), r.outcome);
+    if r.outcome.is_failure() {
+        out.push_str(&format!("\n{}\n", crate::runner::failure_message(r)));
+    }
+    out.push('\n');
+    for hint in &r.result.hints {
+        out.push_str(&format!("hint: {hint}\n"));
+    }
+    out.push_str(&trace.render());
+    Some(out)
+}

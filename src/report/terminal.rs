@@ -115,6 +115,14 @@ impl Terminal {
                     );
                 }
             }
+            // A failure's trace is shown with the failure, at the end; an
+            // expected failure's only in the reports (JSON, JUnit, --trace-dir).
+            if !r.outcome.is_failure()
+                && r.outcome != Outcome::XFail
+                && let Some(trace) = r.result.trace_text()
+            {
+                print!("{}", indent(&trace, "     "));
+            }
         }
         let _ = std::io::stdout().flush();
         if self.progress && self.done < self.total {
@@ -139,7 +147,12 @@ impl Terminal {
             println!("\nfailures:\n");
             let in_ci = github::active();
             for r in &failing {
-                let body = format!("{}\n\nrerun: {}\n", failure_message(r), rerun(r));
+                let trace = r
+                    .result
+                    .trace_text()
+                    .map(|t| format!("\n\n{}", t.trim_end()))
+                    .unwrap_or_default();
+                let body = format!("{}{trace}\n\nrerun: {}\n", failure_message(r), rerun(r));
                 if in_ci {
                     print!(
                         "{}",
@@ -245,4 +258,9 @@ fn stage_line(name: &str, t: Duration, n: f64, summed: Duration) -> String {
         t.as_secs_f64(),
         t.as_secs_f64() * 1000.0 / n
     )
+}
+
+/// Every line of `text` indented.
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
 }

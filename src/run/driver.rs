@@ -152,6 +152,7 @@ impl Driver<'_> {
             timeout: self.timeout,
             limits: self.limits,
             sandbox_dir: self.sandbox.path(),
+            trace_limits: crate::trace::TraceLimits::default(),
         };
         let started = self.program.start(ctx);
         self.times.start += starting.elapsed();
@@ -252,6 +253,7 @@ impl Driver<'_> {
             .clone()
             .expect("drive returns once the guest ended");
         obs.record_streams(&guest);
+        obs.record_trace(&guest);
         obs.end = Some(end.clone());
         // An invoked function's result is checked against `result`, not an exit code.
         if self.invoked

@@ -93,6 +93,8 @@ pub struct Guest {
     pub(crate) serve: Option<ServeFn>,
     /// Connections made by `connect`, by id.
     pub(crate) connections: Vec<(String, Connection)>,
+    /// Its host calls, when the backend traces them.
+    trace: Option<crate::trace::TraceHandle>,
 }
 
 impl Guest {
@@ -109,7 +111,29 @@ impl Guest {
             kill: None,
             serve: None,
             connections: Vec::new(),
+            trace: None,
         }
+    }
+
+    /// Where the backend records its host calls (complete once the guest has
+    /// ended or been stopped).
+    pub fn with_trace(mut self, trace: crate::trace::TraceHandle) -> Guest {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// The trace recorded so far (taken: a second call gets an empty one).
+    pub(crate) fn take_trace(&self) -> Option<crate::trace::Trace> {
+        let handle = self.trace.as_ref()?;
+        let mut trace = crate::trace::lock(handle);
+        let empty = crate::trace::Trace::new(trace.limits);
+        Some(std::mem::replace(&mut *trace, empty))
+    }
+
+    /// Stops a guest that may still run, by dropping what runs it (its store,
+    /// a child process handle), without recording how it ended.
+    pub(crate) fn stop(&mut self) {
+        self.future = Box::pin(std::future::pending());
     }
 
     /// Its stdin, for `write` operations (else stdin is not writable).

@@ -181,6 +181,22 @@ pub struct StartContext<'a> {
     pub limits: EffectiveLimits,
     /// The test's private temporary directory (preopen copies live under it).
     pub sandbox_dir: &'a Path,
+    /// How much of the guest's host calls a trace keeps (embedded runtime).
+    pub trace_limits: crate::trace::TraceLimits,
+}
+
+impl StartContext<'_> {
+    /// What the guest is given, as a trace's hints need it.
+    pub fn trace_given(&self) -> crate::trace::Given {
+        crate::trace::Given {
+            preopens: self
+                .preopens
+                .iter()
+                .map(|p| (p.guest.clone(), p.readonly))
+                .collect(),
+            stdin: self.interactive || self.run.stdin.is_some(),
+        }
+    }
 }
 
 /// What a test did.
@@ -209,6 +225,10 @@ pub struct Observation {
     pub setup: Duration,
     /// Where the test's time went, stage by stage.
     pub times: StageTimes,
+    /// The last run's host calls, when the backend traces them (embedded).
+    pub trace: Option<crate::trace::Trace>,
+    /// The last run was stopped by the test's timeout.
+    pub timed_out: bool,
 }
 
 /// Where a test's time went (`--timings` sums them over a run).
@@ -259,6 +279,15 @@ impl Observation {
         self.stderr = guest.stderr.contents();
         self.stdout_truncated = guest.stdout.truncated();
         self.stderr_truncated = guest.stderr.truncated();
+    }
+
+    /// Keeps a stopped guest's trace (its store is gone, so the trace is complete).
+    fn record_trace(&mut self, guest: &Guest) {
+        self.trace = guest.take_trace();
+        self.timed_out = matches!(
+            &guest.end,
+            Some(GuestEnd::Trapped(t)) if t.message.starts_with("timeout")
+        );
     }
 }
 
@@ -355,8 +384,10 @@ pub async fn execute_with(
         }
     }
     // A guest still running after a failure is stopped here (dropping it stops it).
-    if let Some(guest) = driver.guest.take() {
+    if let Some(mut guest) = driver.guest.take() {
         obs.record_streams(&guest);
+        guest.stop();
+        obs.record_trace(&guest);
     }
     obs.setup = driver.setup;
     let ran = running.elapsed();

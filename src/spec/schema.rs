@@ -235,7 +235,7 @@ fn extension_schema(key: &str) -> Value {
             "additionalProperties": reference("fileExpectation"),
             "description": "Absolute guest paths and what each must be after the last run."}),
         "debug" => json!({"type": "boolean", "default": false,
-            "description": "Ask for the runtime's diagnostics (an external runtime gets DEBUG=true); never changes the guest's view."}),
+            "description": "Ask for diagnostics: the embedded runtime shows the test's trace of host calls even when it passes; an external runtime gets DEBUG=true. Never changes the guest's view."}),
         _ => operation_form_key(key),
     }
 }

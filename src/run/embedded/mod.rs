@@ -30,6 +30,8 @@ pub mod component;
 mod limiter;
 pub mod threads;
 mod threads_start;
+mod trace_component;
+mod trace_p1;
 pub use compile_worker::{
     CompileLimits, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT, IN_PROCESS_MAX_COST,
     WORKER_SUBCOMMAND, worker_main,
@@ -96,6 +98,8 @@ impl Default for CompileConfig {
 struct GuestState {
     wasi: WasiP1Ctx,
     limits: GuestLimiter,
+    /// The run's host calls (see [`trace_p1`]); `None` when tracing is off.
+    tracer: Option<trace_p1::P1Tracer>,
 }
 
 /// What runs: in one store, or as a wasi-threads program.
@@ -214,7 +218,11 @@ impl EngineSet {
         }
         let engine = Engine::new(&config)?;
         let mut core: Linker<GuestState> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+        if tracing_enabled() {
+            trace_p1::add_to_linker(&mut core)?;
+        } else {
+            wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+        }
         wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         let component = component::linker(&engine)?;
         let threads = if key.features.contains(Feature::Threads) {
@@ -232,6 +240,13 @@ impl EngineSet {
             threads,
         })
     }
+}
+
+/// Whether guests' host calls are traced: yes, unless the environment says
+/// `WASI_CONFORM_TRACE=0` (to measure what tracing costs; see BENCHMARKS.md).
+fn tracing_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WASI_CONFORM_TRACE").map_or(true, |v| v != "0"))
 }
 
 /// The compiler that compiles modules needing `features`: the configured one,
@@ -857,12 +872,15 @@ impl EmbeddedProgram {
             watchdog: Arc::clone(watchdog),
         };
         let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
+        let trace =
+            tracing_enabled().then(|| crate::trace::handle(ctx.trace_limits, ctx.trace_given()));
         let mut serve = None;
         let future: GuestFuture = match target {
             StoreTarget::Core { pre, entry } => {
                 let state = GuestState {
                     wasi: builder.build_p1(),
                     limits: store_limits,
+                    tracer: trace.clone().map(trace_p1::P1Tracer::new),
                 };
                 let mut store = Store::new(&self.engine, state);
                 store.limiter(|s| &mut s.limits);
@@ -879,13 +897,16 @@ impl EmbeddedProgram {
                 store.limiter(|s| &mut s.limits);
                 guard.apply(&mut store)?;
                 let pre = pre.clone();
-                Box::pin(async move {
-                    match component::run_command(&mut store, &pre).await {
-                        Ok(true) => GuestEnd::Exited(0),
-                        Ok(false) => GuestEnd::Exited(1),
-                        Err(e) => ending.classify(e),
-                    }
-                })
+                trace_component::traced(
+                    async move {
+                        match component::run_command(&mut store, &pre).await {
+                            Ok(true) => GuestEnd::Exited(0),
+                            Ok(false) => GuestEnd::Exited(1),
+                            Err(e) => ending.classify(e),
+                        }
+                    },
+                    trace.clone(),
+                )
             }
             StoreTarget::Service { pre } => {
                 let state = ComponentState::new(builder.build(), store_limits, http_allowed);
@@ -895,15 +916,21 @@ impl EmbeddedProgram {
                 let pre = pre.clone();
                 let (tx, rx) = tokio::sync::mpsc::channel(1);
                 serve = Some(tx);
-                Box::pin(async move {
-                    match component::serve(&mut store, &pre, rx).await {
-                        Ok(()) => GuestEnd::Exited(0),
-                        Err(e) => ending.classify(e),
-                    }
-                })
+                trace_component::traced(
+                    async move {
+                        match component::serve(&mut store, &pre, rx).await {
+                            Ok(()) => GuestEnd::Exited(0),
+                            Err(e) => ending.classify(e),
+                        }
+                    },
+                    trace.clone(),
+                )
             }
         };
         let mut guest = Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone());
+        if let Some(trace) = trace {
+            guest = guest.with_trace(trace);
+        }
         if let Some(w) = writer {
             guest = guest.with_stdin(Box::pin(w));
         }
