@@ -28,6 +28,7 @@ use crate::watchdog::{LimitHit, Watchdog};
 mod compile_worker;
 pub mod component;
 mod limiter;
+mod poll;
 pub mod threads;
 mod threads_start;
 mod trace_component;
@@ -222,6 +223,7 @@ impl EngineSet {
             trace_p1::add_to_linker(&mut core)?;
         } else {
             wasmtime_wasi::p1::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
+            poll::shadow_stock(&mut core)?;
         }
         wasmtime_wasi::p0::add_to_linker_async(&mut core, |s| &mut s.wasi)?;
         let component = component::linker(&engine)?;
@@ -244,6 +246,15 @@ impl EngineSet {
 
 /// Whether guests' host calls are traced: yes, unless the environment says
 /// `WASI_CONFORM_TRACE=0` (to measure what tracing costs; see BENCHMARKS.md).
+/// Whether `module` imports `wasi_unstable`'s `poll_oneoff`, which
+/// wasmtime-wasi answers with an uninterruptible sleep when the WASI context
+/// may block its thread (see [`poll`]).
+fn imports_unstable_poll(module: &Module) -> bool {
+    module
+        .imports()
+        .any(|i| i.module() == "wasi_unstable" && i.name() == "poll_oneoff")
+}
+
 fn tracing_enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var("WASI_CONFORM_TRACE").map_or(true, |v| v != "0"))
@@ -877,6 +888,9 @@ impl EmbeddedProgram {
         let mut serve = None;
         let future: GuestFuture = match target {
             StoreTarget::Core { pre, entry } => {
+                if imports_unstable_poll(pre.module()) {
+                    builder.allow_blocking_current_thread(false);
+                }
                 let state = GuestState {
                     wasi: builder.build_p1(),
                     limits: store_limits,

@@ -121,6 +121,9 @@ fn wasi_contexts(ctx: &StartContext<'_>, stdin: SharedStdin) -> Result<threads::
     // The placeholder stdin is replaced below, by the one all contexts share.
     let mut shared =
         crate::sandbox::wasi_builder(ctx, Stdin::Bytes(Vec::new())).map_err(|e| e.to_string())?;
+    // Threads' calls never block their thread: `poll_oneoff` on one relative
+    // clock would be an uninterruptible sleep (see `poll`).
+    shared.allow_blocking_current_thread(false);
     crate::sandbox::network(&mut shared, &ctx.spec.proposals);
     let (stdout, stderr) = (ctx.stdout.clone(), ctx.stderr.clone());
     let clocks = ctx.spec.clock.map(|c| {

@@ -137,7 +137,7 @@ fn view<'a>(mem: &'a GuestMemory<'_>) -> Option<&'a [u8]> {
 
 /// The memory export and the store data, with the hostcall fuel passed on,
 /// as wiggle's generated functions take them.
-fn parts<'a>(
+pub(super) fn parts<'a>(
     caller: &'a mut Caller<'_, GuestState>,
     export: &'a Option<Extern>,
 ) -> wasmtime::Result<(GuestMemory<'a>, &'a mut GuestState)> {
@@ -152,6 +152,13 @@ fn parts<'a>(
     };
     state.wasi.set_hostcall_fuel(fuel);
     Ok((mem, state))
+}
+
+/// The functions the traced ones call: wasmtime-wasi's, but for
+/// [`poll_oneoff`](super::poll) (the explicit import shadows the glob's).
+mod calls {
+    pub(super) use super::p1::*;
+    pub(super) use crate::run::embedded::poll::poll_oneoff;
 }
 
 macro_rules! maybe_await {
@@ -172,7 +179,7 @@ macro_rules! traced_body {
         let (mut mem, state) = parts(&mut $caller, &export)?;
         let seq = state.tracer.as_mut().map(|t| t.begin(func, &raw, view(&mem)));
         let result: wasmtime::Result<_> =
-            maybe_await!($kind, p1::$name(&mut state.wasi, &mut mem, $($a),*));
+            maybe_await!($kind, calls::$name(&mut state.wasi, &mut mem, $($a),*));
         if let (Some(t), Some(seq)) = (state.tracer.as_mut(), seq) {
             t.end(seq, func, &raw, view(&mem), &result);
         }
