@@ -235,6 +235,57 @@ fn expectation_files_give_skip_xfail_and_xpass() {
 }
 
 #[test]
+fn the_embedded_runtime_is_named_embedded_or_wasi_conform() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(tmp.path());
+    write(tmp.path(), "s/skipme.wat", HELLO);
+    write(tmp.path(), "exp.toml", EXPECTATIONS);
+    // `--runtime embedded` selects it, reports call it `wasi-conform`: an
+    // expectation file is given to it under either name.
+    for name in ["embedded", "wasi-conform"] {
+        let value = format!("{name}=exp.toml");
+        let out = wasi_conform(
+            tmp.path(),
+            &["run", "s", "--runtime", name, "--expectations", &value],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}{stderr}");
+        assert_eq!(status(&stdout, "s::wrong"), Some("xfail"), "{stdout}");
+    }
+    // Without --runtime, the embedded runtime is still `embedded`.
+    let out = wasi_conform(
+        tmp.path(),
+        &["run", "s", "--expectations", "embedded=exp.toml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Both names at once are one runtime given twice.
+    let out = wasi_conform(
+        tmp.path(),
+        &[
+            "run",
+            "s",
+            "--runtime",
+            "embedded",
+            "--runtime",
+            "wasi-conform",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is given twice"),
+        "{out:?}"
+    );
+    // A name that is no runtime of the run is still refused.
+    let out = wasi_conform(tmp.path(), &["run", "s", "--expectations", "node=exp.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`node` is not a runtime of this run"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn junit_report_parses_with_the_right_counts() {
     let tmp = tempfile::tempdir().unwrap();
     suite(tmp.path());

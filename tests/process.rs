@@ -267,6 +267,23 @@ fn a_disagreement_is_a_failure_with_a_diff() {
         "{all}"
     );
     assert!(all.contains("first difference at byte"), "{all}");
+
+    // The rerun hint of the disagreement selects both runtimes and
+    // --differential, so pasting it reproduces the failure.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("rerun: ") && l.contains("--differential"))
+        .expect("a rerun line with --differential");
+    assert!(line.contains("--runtime embedded --adapter "), "{line}");
+    let words: Vec<&str> = line["rerun: wasi-conform ".len()..].split(' ').collect();
+    let again = run_in(tmp.path(), &words);
+    let again_all = text(&again);
+    assert_eq!(again.status.code(), Some(1), "{line}\n{again_all}");
+    assert!(
+        again_all.contains("s::r [differential] ... FAILED"),
+        "{line}\n{again_all}"
+    );
 }
 
 #[test]

@@ -142,7 +142,7 @@ pub fn compile_worker() -> Option<std::path::PathBuf> {
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,".contains(c))
     {
         s.to_string()
     } else {

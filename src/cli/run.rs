@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::ValueEnum;
-use wasi_conform::discover::{self, Suite};
+use wasi_conform::discover;
 use wasi_conform::expectations::Expectations;
 use wasi_conform::report::matrix::Matrix;
 use wasi_conform::report::{Report, github, junit, terminal::Terminal};
@@ -28,6 +28,22 @@ use super::{Color, shell_quote, write_matrix};
 /// The name of the in-process runtime in `--runtime`.
 const EMBEDDED: &str = "embedded";
 
+/// Whether a runtime name the user gives means the embedded runtime: its
+/// `--runtime` name (`embedded`) or the name reports give it (`wasi-conform`).
+fn is_embedded(name: &str) -> bool {
+    name == EMBEDDED || name == wasi_conform::run::embedded::RUNTIME_NAME
+}
+
+/// A runtime name the user gives, as reports name that runtime: `embedded`
+/// becomes `wasi-conform`; other names are unchanged.
+fn report_name(name: &str) -> &str {
+    if is_embedded(name) {
+        wasi_conform::run::embedded::RUNTIME_NAME
+    } else {
+        name
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum CompilerArg {
     Winch,
@@ -41,7 +57,7 @@ pub struct RunArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Run on this runtime (repeatable): `embedded` (the default, in-process
-    /// wasmtime) or a built-in adapter (wasmtime, wazero, wasmedge, wamr, wasmer,
+    /// wasmtime; reported as `wasi-conform`, which is accepted too) or a built-in adapter (wasmtime, wazero, wasmedge, wamr, wasmer,
     /// node, jco).
     #[arg(long = "runtime", value_name = "NAME")]
     runtimes: Vec<String>,
@@ -64,7 +80,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Expectation file in the official TOML format (skip / expected fail), for every
-    /// runtime, or `NAME=FILE` for runtime NAME only; repeatable.
+    /// runtime, or `NAME=FILE` for runtime NAME only (the embedded runtime is
+    /// `embedded` or `wasi-conform`); repeatable.
     #[arg(long, value_name = "[NAME=]FILE")]
     expectations: Vec<String>,
     /// Write actual output into golden files instead of comparing (also WASI_CONFORM_BLESS=1).
@@ -209,7 +226,7 @@ impl RunArgs {
     /// `-j`, else the number of cores, doubled when an external runtime runs
     /// (its tests spend much of their time starting and ending processes).
     fn jobs(&self) -> usize {
-        let external = self.runtimes.iter().any(|r| r != EMBEDDED) || !self.adapters.is_empty();
+        let external = self.runtimes.iter().any(|r| !is_embedded(r)) || !self.adapters.is_empty();
         self.jobs
             .unwrap_or_else(|| runner::default_jobs() * if external { 2 } else { 1 })
     }
@@ -235,49 +252,77 @@ impl RunArgs {
     }
 }
 
+/// A runtime of the run and the options that select it (`--runtime NAME` or
+/// `--adapter FILE`), for commands that rerun a test.
+struct Selected {
+    backend: Arc<dyn Backend>,
+    options: Vec<String>,
+}
+
 /// The runtimes to run on: `--runtime` names (built-in adapters, or adapter
 /// files' names) in order, then adapter files not named; `embedded` alone when
 /// nothing is given.
-fn backends(args: &RunArgs) -> anyhow::Result<Vec<Arc<dyn Backend>>> {
-    let mut files: Vec<Option<Adapter>> = Vec::new();
+fn backends(args: &RunArgs) -> anyhow::Result<Vec<Selected>> {
+    let mut files: Vec<Option<(Adapter, &PathBuf)>> = Vec::new();
     for path in &args.adapters {
         let adapter =
             Adapter::load(path).with_context(|| format!("--adapter {}", path.display()))?;
-        files.push(Some(adapter));
+        files.push(Some((adapter, path)));
     }
     let mut names = args.runtimes.clone();
     if names.is_empty() && files.is_empty() {
         names.push(EMBEDDED.into());
     }
-    let mut out: Vec<Arc<dyn Backend>> = Vec::new();
+    let mut out: Vec<Selected> = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
+        if names[..i]
+            .iter()
+            .any(|n| report_name(n) == report_name(name))
+        {
             anyhow::bail!("--runtime {name} is given twice");
         }
-        if name == EMBEDDED {
+        if is_embedded(name) {
             let embedded = Embedded::new(args.compile())
                 .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))?;
-            out.push(Arc::new(embedded));
+            out.push(Selected {
+                backend: Arc::new(embedded),
+                options: vec!["--runtime".into(), EMBEDDED.into()],
+            });
             continue;
         }
         let from_file = files
             .iter_mut()
-            .find(|f| f.as_ref().is_some_and(|a| a.name() == name))
+            .find(|f| f.as_ref().is_some_and(|(a, _)| a.name() == name))
             .and_then(Option::take);
-        let adapter = match from_file.or_else(|| Adapter::builtin(name)) {
-            Some(a) => a,
-            None => anyhow::bail!(
-                "--runtime {name}: unknown runtime; known: {EMBEDDED}, {} (or give an adapter \
-                 file with --adapter FILE)",
-                Adapter::builtin_names().join(", ")
-            ),
+        let (adapter, options) = match from_file {
+            Some((a, path)) => (a, adapter_options(path)),
+            None => match Adapter::builtin(name) {
+                Some(a) => (a, vec!["--runtime".into(), name.clone()]),
+                None => anyhow::bail!(
+                    "--runtime {name}: unknown runtime; known: {EMBEDDED}, {} (`{}` is \
+                     {EMBEDDED} too), or give an adapter file with --adapter FILE",
+                    Adapter::builtin_names().join(", "),
+                    wasi_conform::run::embedded::RUNTIME_NAME,
+                ),
+            },
         };
-        out.push(process_backend(&adapter)?);
+        out.push(Selected {
+            backend: process_backend(&adapter)?,
+            options,
+        });
     }
-    for adapter in files.into_iter().flatten() {
-        out.push(process_backend(&adapter)?);
+    for (adapter, path) in files.into_iter().flatten() {
+        out.push(Selected {
+            backend: process_backend(&adapter)?,
+            options: adapter_options(path),
+        });
     }
     Ok(out)
+}
+
+/// `--adapter FILE`, which alone selects the runtime the file defines.
+fn adapter_options(path: &std::path::Path) -> Vec<String> {
+    vec!["--adapter".into(), path.display().to_string()]
 }
 
 fn process_backend(adapter: &Adapter) -> anyhow::Result<Arc<dyn Backend>> {
@@ -293,13 +338,18 @@ fn expectations(args: &RunArgs, runtimes: &[String]) -> anyhow::Result<Vec<Expec
     let mut own: Vec<Vec<PathBuf>> = vec![Vec::new(); runtimes.len()];
     for value in &args.expectations {
         match value.split_once('=') {
-            Some((name, file)) if runtimes.iter().any(|r| r == name) => {
-                let i = runtimes.iter().position(|r| r == name).expect("found");
+            Some((name, file)) if runtimes.iter().any(|r| r == report_name(name)) => {
+                let i = runtimes
+                    .iter()
+                    .position(|r| r == report_name(name))
+                    .expect("found");
                 own[i].push(PathBuf::from(file));
             }
             Some((name, _)) if !std::path::Path::new(value).exists() => anyhow::bail!(
-                "--expectations {value}: `{name}` is not a runtime of this run (runtimes: {})",
-                runtimes.join(", ")
+                "--expectations {value}: `{name}` is not a runtime of this run (runtimes: {}; \
+                 the embedded runtime is `{EMBEDDED}` or `{}`)",
+                runtimes.join(", "),
+                wasi_conform::run::embedded::RUNTIME_NAME
             ),
             _ => common.push(PathBuf::from(value)),
         }
@@ -351,7 +401,15 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let mut warnings: Vec<String> = suites.iter().flat_map(|s| s.warnings.clone()).collect();
-    let backends = backends(&args)?;
+    let selected = backends(&args)?;
+    let rerun = Rerun::new(
+        &args,
+        selected
+            .iter()
+            .map(|s| (s.backend.info().name.clone(), s.options.clone()))
+            .collect(),
+    );
+    let backends: Vec<Arc<dyn Backend>> = selected.into_iter().map(|s| s.backend).collect();
     let names: Vec<String> = backends.iter().map(|b| b.info().name.clone()).collect();
     let expectations = expectations(&args, &names)?;
     for (e, name) in expectations.iter().zip(&names) {
@@ -402,7 +460,7 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         keep_traces: args.trace_dir.is_some(),
     };
     let harness = Harness::with_backends(options, backends);
-    let records = execute(&args, &harness, &plan, &suites, color, show_runtime)?;
+    let records = execute(&args, &harness, &plan, &rerun, color, show_runtime)?;
     let failing = records.iter().any(|r| r.outcome.is_failure());
     Ok(if failing {
         ExitCode::from(1)
@@ -445,7 +503,7 @@ fn execute(
     args: &RunArgs,
     harness: &Harness,
     plan: &runner::Plan,
-    _suites: &[Suite],
+    rerun: &Rerun,
     color: bool,
     show_runtime: bool,
 ) -> anyhow::Result<Vec<TestRecord>> {
@@ -500,7 +558,7 @@ fn execute(
     }
     let elapsed = clock.elapsed();
     let finish = SystemTime::now();
-    let rerun = |r: &TestRecord| rerun_command(r, show_runtime);
+    let rerun = |r: &TestRecord| rerun.command(r);
     term.finish(&records, plan.filtered_out, elapsed, &rerun);
     if args.timings {
         print!(
@@ -537,17 +595,117 @@ fn label(name: &str, runtime: &str, show_runtime: bool) -> String {
     }
 }
 
-/// A command that reruns just this test (on its runtime).
-fn rerun_command(r: &TestRecord, show_runtime: bool) -> String {
-    let mut cmd = format!(
-        "wasi-conform run {} --filter {} --exact",
-        shell_quote(&r.suite.dir.display().to_string()),
-        shell_quote(&r.full_name())
-    );
-    if show_runtime && r.runtime.name != wasi_conform::differential::RUNTIME_NAME {
-        cmd.push_str(&format!(" --runtime {}", shell_quote(&r.runtime.name)));
+/// What a command rerunning one failed test needs beside the test's name:
+/// the options selecting each runtime, and those that change outcomes.
+struct Rerun {
+    /// Each runtime of the run (by report name) and the options selecting it.
+    runtimes: Vec<(String, Vec<String>)>,
+    /// `--expectations` values (with the runtime a `NAME=FILE` one names).
+    expectations: Vec<(Option<String>, String)>,
+    /// Other options changing outcomes, given with values other than the defaults.
+    common: Vec<String>,
+    differential: bool,
+}
+
+impl Rerun {
+    /// `runtimes`: each runtime's report name and the options selecting it.
+    fn new(args: &RunArgs, runtimes: Vec<(String, Vec<String>)>) -> Rerun {
+        let expectations = args
+            .expectations
+            .iter()
+            .map(|value| {
+                let runtime = value.split_once('=').and_then(|(name, _)| {
+                    let name = report_name(name);
+                    runtimes
+                        .iter()
+                        .any(|(r, _)| r == name)
+                        .then(|| name.to_string())
+                });
+                (runtime, value.clone())
+            })
+            .collect();
+        let mut common = Vec::new();
+        let mut add = |option: &str, value: String| {
+            common.push(option.to_string());
+            common.push(value);
+        };
+        if !args.wasm_features.is_empty() {
+            add("--wasm-features", args.wasm_features.join(","));
+        }
+        if let Some(dir) = &args.expected {
+            add("--expected", dir.display().to_string());
+        }
+        for (option, value, default) in [
+            (
+                "--timeout",
+                args.timeout,
+                DEFAULT_TIMEOUT.as_millis() as u64,
+            ),
+            ("--memory-bytes", args.memory_bytes, DEFAULT_MEMORY_BYTES),
+            ("--output-bytes", args.output_bytes, DEFAULT_OUTPUT_BYTES),
+            ("--open-files", args.open_files, DEFAULT_OPEN_FILES),
+            ("--disk-bytes", args.disk_bytes, DEFAULT_DISK_BYTES),
+        ] {
+            if value != default {
+                add(option, value.to_string());
+            }
+        }
+        if !matches!(args.compiler, CompilerArg::Winch) {
+            let name = args.compiler.to_possible_value().expect("not skipped");
+            add("--compiler", name.get_name().to_string());
+        }
+        Rerun {
+            runtimes,
+            expectations,
+            common,
+            differential: args.differential,
+        }
     }
-    cmd
+
+    /// A command that reruns just this test and reproduces its outcome: on its
+    /// runtime, or, for a disagreement of `--differential`, on every runtime
+    /// of the run with `--differential`. The embedded runtime alone is the
+    /// default and is not named.
+    fn command(&self, r: &TestRecord) -> String {
+        let mut words: Vec<String> = vec![
+            "run".into(),
+            r.suite.dir.display().to_string(),
+            "--filter".into(),
+            r.full_name(),
+            "--exact".into(),
+        ];
+        let differential =
+            self.differential && r.runtime.name == wasi_conform::differential::RUNTIME_NAME;
+        let runtimes: Vec<&(String, Vec<String>)> = if differential {
+            self.runtimes.iter().collect()
+        } else {
+            self.runtimes
+                .iter()
+                .filter(|(name, _)| *name == r.runtime.name)
+                .collect()
+        };
+        let default = matches!(runtimes.as_slice(), [(name, _)] if is_embedded(name));
+        if !default {
+            for (_, options) in &runtimes {
+                words.extend(options.iter().cloned());
+            }
+        }
+        if differential {
+            words.push("--differential".into());
+        }
+        for (runtime, value) in &self.expectations {
+            let kept = runtime
+                .as_ref()
+                .is_none_or(|name| runtimes.iter().any(|(r, _)| r == name));
+            if kept {
+                words.push("--expectations".into());
+                words.push(value.clone());
+            }
+        }
+        words.extend(self.common.iter().cloned());
+        let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+        format!("wasi-conform {}", quoted.join(" "))
+    }
 }
 
 /// Writes a test's trace to `DIR/NAME.trace` (NAME made of the test's label,
@@ -569,4 +727,133 @@ fn write_trace(dir: &std::path::Path, r: &TestRecord, show_runtime: bool) -> Res
         .collect();
     let path = dir.join(format!("{name}.trace"));
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use wasi_conform::discover::TestCase;
+    use wasi_conform::run::RuntimeInfo;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn args(words: &[&str]) -> RunArgs {
+        let words = std::iter::once("run").chain(words.iter().copied());
+        Cli::try_parse_from(words).expect("valid options").run
+    }
+
+    fn record(runtime: &str) -> TestRecord {
+        let suite = Arc::new(discover::Suite {
+            dir: "suites/s".into(),
+            path: "suites/s".into(),
+            manifest: None,
+            manifest_error: None,
+            tests: Vec::new(),
+            warnings: Vec::new(),
+        });
+        TestRecord {
+            suite,
+            test: TestCase {
+                name: "t".into(),
+                module: "suites/s/t.wasm".into(),
+                spec_file: None,
+                problem: None,
+            },
+            runtime: Arc::new(RuntimeInfo {
+                name: runtime.into(),
+                version: "1".into(),
+            }),
+            outcome: runner::Outcome::Fail,
+            result: Default::default(),
+        }
+    }
+
+    fn selection(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn rerun_of_a_differential_failure_selects_every_runtime() {
+        let args = args(&[
+            "suites/s",
+            "--runtime",
+            "embedded",
+            "--adapter",
+            "my adapters/fake.toml",
+            "--differential",
+            "--expectations",
+            "embedded=exp.toml",
+            "--expectations",
+            "fake=fake.toml",
+            "--timeout",
+            "500",
+        ]);
+        let rerun = Rerun::new(
+            &args,
+            vec![
+                ("wasi-conform".into(), selection(&["--runtime", "embedded"])),
+                (
+                    "fake".into(),
+                    selection(&["--adapter", "my adapters/fake.toml"]),
+                ),
+            ],
+        );
+        assert_eq!(
+            rerun.command(&record("differential")),
+            "wasi-conform run suites/s --filter suites/s::t --exact --runtime embedded \
+             --adapter 'my adapters/fake.toml' --differential --expectations embedded=exp.toml \
+             --expectations fake=fake.toml --timeout 500"
+        );
+        // One runtime's own failure: that runtime alone (and its expectations).
+        assert_eq!(
+            rerun.command(&record("fake")),
+            "wasi-conform run suites/s --filter suites/s::t --exact \
+             --adapter 'my adapters/fake.toml' --expectations fake=fake.toml --timeout 500"
+        );
+        // The embedded runtime alone is the default.
+        assert_eq!(
+            rerun.command(&record("wasi-conform")),
+            "wasi-conform run suites/s --filter suites/s::t --exact \
+             --expectations embedded=exp.toml --timeout 500"
+        );
+    }
+
+    #[test]
+    fn rerun_names_a_built_in_runtime_and_outcome_options() {
+        let args = args(&[
+            "suites/s",
+            "--runtime",
+            "wasmtime",
+            "--expectations",
+            "all.toml",
+            "--wasm-features",
+            "gc,tail-call",
+            "--compiler",
+            "cranelift-fast",
+            "--json",
+            "r.json",
+        ]);
+        let rerun = Rerun::new(
+            &args,
+            vec![("wasmtime".into(), selection(&["--runtime", "wasmtime"]))],
+        );
+        assert_eq!(
+            rerun.command(&record("wasmtime")),
+            "wasi-conform run suites/s --filter suites/s::t --exact --runtime wasmtime \
+             --expectations all.toml --wasm-features gc,tail-call --compiler cranelift-fast"
+        );
+    }
+
+    #[test]
+    fn the_embedded_runtime_has_two_names() {
+        assert!(is_embedded("embedded") && is_embedded("wasi-conform"));
+        assert!(!is_embedded("wasmtime"));
+        assert_eq!(report_name("embedded"), "wasi-conform");
+        assert_eq!(report_name("node"), "node");
+    }
 }
