@@ -286,6 +286,33 @@ fn the_embedded_runtime_is_named_embedded_or_wasi_conform() {
 }
 
 #[test]
+fn matrix_writes_files_with_matrix_as_run_does_or_with_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(tmp.path());
+    let out = wasi_conform(tmp.path(), &["run", "s", "--json", "r.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = wasi_conform(
+        tmp.path(),
+        &[
+            "matrix", "r.json", "--matrix", "m.md", "--matrix", "m.html", "-o", "o.md", "--out",
+            "out.md",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let md = std::fs::read_to_string(tmp.path().join("m.md")).unwrap();
+    assert!(md.contains("| test | wasi-conform"), "{md}");
+    for other in ["o.md", "out.md"] {
+        assert_eq!(std::fs::read_to_string(tmp.path().join(other)).unwrap(), md);
+    }
+    let html = std::fs::read_to_string(tmp.path().join("m.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    // A file that is neither markdown nor HTML is refused.
+    let out = wasi_conform(tmp.path(), &["matrix", "r.json", "--matrix", "m.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
 fn junit_report_parses_with_the_right_counts() {
     let tmp = tempfile::tempdir().unwrap();
     suite(tmp.path());

@@ -93,8 +93,13 @@ struct MatrixArgs {
     #[arg(required = true, value_name = "REPORT.json")]
     reports: Vec<PathBuf>,
     /// Write the matrix to FILE (`.md` markdown, `.html` a self-contained page); repeatable.
-    /// Without it, markdown goes to stdout.
-    #[arg(long = "out", short = 'o', value_name = "FILE")]
+    /// Without it, markdown goes to stdout. Also spelt `--matrix FILE`, as in `run` and `merge`.
+    #[arg(
+        long = "out",
+        short = 'o',
+        visible_alias = "matrix",
+        value_name = "FILE"
+    )]
     out: Vec<PathBuf>,
 }
 
