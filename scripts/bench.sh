@@ -11,7 +11,14 @@
 # and, when WASI_TESTSUITE names a checkout of WebAssembly/wasi-testsuite, its
 # official Python runner driving the wasmtime CLI (official-warm, official-cold)
 # over the same suites. Prints the median wall time, the median peak RSS, and
-# each baseline's time as a multiple of wasi-conform's.
+# each baseline's time as a multiple of wasi-conform's; then the compile floor
+# (scripts/compile-floor.py: the CPU time of compiling every module with the
+# compiler in use, divided by the cores, measured in every round) with the cold
+# run as a multiple of it; then where a warm test's time goes (`--timings` of a
+# warm run at -j 1 and at the default jobs).
+#
+# scripts/bench-official.sh runs this for the official suites' wasip1, wasip3
+# and both together.
 #
 # Needs: a release build (made here), /usr/bin/time, python3, and the wasmtime
 # CLI (WASMTIME, default `wasmtime`; e.g. `cargo install wasmtime-cli@48.0.8`).
@@ -107,8 +114,14 @@ echo "warming caches..." >&2
 conform_warm >/dev/null 2>&1 || true
 [[ $have_wasmtime == 1 ]] && { wasmtime_warm >/dev/null 2>&1 || true; }
 
+compiler=winch
+[[ "$CONFORM_ARGS" =~ --compiler[=\ ]+([a-z-]+) ]] && compiler="${BASH_REMATCH[1]}"
+# The compile floor, in ms (one sample a round, beside the timed variants).
+floor() { python3 scripts/compile-floor.py "$bin" --compiler "$compiler" "${suites[@]}" | cut -d' ' -f1 >> "$work/floor"; }
+
 for ((i = 1; i <= RUNS; i++)); do
     echo "run $i/$RUNS" >&2
+    floor
     # Alternate the order so no variant always runs right after another.
     if (( i % 2 )); then order=("${variants[@]}"); else order=(); for ((j=${#variants[@]}-1; j>=0; j--)); do order+=("${variants[j]}"); done; fi
     for v in "${order[@]}"; do measure "$v"; done
@@ -130,6 +143,15 @@ for v in "${variants[@]}"; do
     esac
     ratio=$(awk -v a="$ms" -v b="$ref" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
     printf "%-15s %12s %14s %12s\n" "${v/_/-}" "$ms" "$(awk -v k="$rss" 'BEGIN {printf "%.0f", k/1024}')" "$ratio"
+done
+floor_ms=$(median < "$work/floor")
+printf "%-15s %12s %14s %12s\n" "compile-floor" "$floor_ms" "-" \
+    "$(awk -v a="$base_cold" -v b="$floor_ms" 'BEGIN { if (b > 0) printf "cold %.2fx", a / b; else print "-" }')"
+echo
+for jobs in 1 ""; do
+    echo "warm run ${jobs:+at -j $jobs }--timings:"
+    "$bin" run "${suites[@]}" -q --cache-dir "$work/conform-cache" $CONFORM_ARGS ${jobs:+-j $jobs} --timings 2>&1 |
+        sed -n '/^timings/,$p' | sed 's/^/  /'
 done
 echo
 echo "suites: ${suites[*]}; runs: $RUNS; machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $("$bin" --version)"
