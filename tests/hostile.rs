@@ -464,3 +464,52 @@ fn compilation_is_stopped_at_its_time_and_memory_limits() {
     );
     s.assert_clean();
 }
+
+/// A component instantiating a core module `copies` times.
+fn component_of_instances(module_body: &str, copies: usize) -> String {
+    let instances: String = (0..copies)
+        .map(|_| " (core instance (instantiate $m))")
+        .collect();
+    format!("(component (core module $m {module_body}){instances})")
+}
+
+#[test]
+fn a_store_holds_at_most_200_instances_100_memories_and_200_tables() {
+    // Each cap exactly reached is allowed (the component then fails for want
+    // of a `wasi:cli/run` export); one more is refused when instantiating.
+    let scene = Scene::new();
+    for (name, body, copies, refused) in [
+        ("i200", "", 200, None),
+        ("i201", "", 201, Some("instance count too high at 201")),
+        ("m100", "(memory 1)", 100, None),
+        (
+            "m101",
+            "(memory 1)",
+            101,
+            Some("memory count too high at 101"),
+        ),
+        ("t200", "(table 1 funcref) (table 1 funcref)", 100, None),
+        (
+            "t202",
+            "(table 1 funcref) (table 1 funcref)",
+            101,
+            Some("table count too high at 202"),
+        ),
+    ] {
+        let file = format!("{name}.wat");
+        scene.write(&file, component_of_instances(body, copies));
+        let out = scene.run(&["run", &file, "--"]);
+        let all = text(&out);
+        match refused {
+            Some(message) => assert!(
+                all.contains(&format!("resource limit exceeded: {message}")),
+                "{name}: {all}"
+            ),
+            None => assert!(
+                !all.contains("resource limit exceeded") && all.contains("wasi:cli/run"),
+                "{name}: {all}"
+            ),
+        }
+    }
+    scene.assert_clean();
+}
