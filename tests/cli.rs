@@ -312,6 +312,105 @@ fn matrix_writes_files_with_matrix_as_run_does_or_with_out() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
+/// A JSON value's type, numbers split into integers and floats (the official
+/// runner writes counts as integers and durations as floats).
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(n) if n.is_f64() => "float",
+        serde_json::Value::Number(_) => "integer",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Every key of `official` is in `ours` with the same type, recursively; array
+/// elements are compared with the first of ours (each official element must
+/// fit it: the lists are homogeneous).
+fn same_shape(official: &serde_json::Value, ours: &serde_json::Value, at: &str) {
+    assert_eq!(
+        json_type(official),
+        json_type(ours),
+        "{at}: official {official}, ours {ours}"
+    );
+    match (official, ours) {
+        (serde_json::Value::Object(o), serde_json::Value::Object(w)) => {
+            for (key, value) in o {
+                let ours = w
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{at}: no `{key}` in our report: {ours}"));
+                same_shape(value, ours, &format!("{at}.{key}"));
+            }
+        }
+        (serde_json::Value::Array(o), serde_json::Value::Array(w)) => {
+            if let Some(first) = w.first() {
+                for (i, value) in o.iter().enumerate() {
+                    same_shape(value, first, &format!("{at}[{i}]"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn our_json_report_has_every_field_of_the_official_one() {
+    // tests/official-report/official.json: what the official runner wrote for
+    // tests/official-report/suite (see the README there).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/official-report");
+    let text = std::fs::read_to_string(root.join("official.json")).unwrap();
+    let official: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("r.json");
+    let out = wasi_conform(&root, &["run", "suite", "--json", json.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let ours: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+
+    same_shape(&official, &ours, "report");
+    let suites = |r: &serde_json::Value| r["results"].as_array().unwrap().clone();
+    let (official_suites, our_suites) = (suites(&official), suites(&ours));
+    assert_eq!(official_suites.len(), 1);
+    assert_eq!(our_suites.len(), 1);
+    let (o, w) = (&official_suites[0], &our_suites[0]);
+    assert_eq!(o["name"], w["name"]);
+    for count in ["passed", "failed", "skipped", "xfailed", "xpassed"] {
+        assert_eq!(o[count], w[count], "{count}");
+    }
+    let tests = |s: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+        s["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap().to_string(), t.clone()))
+            .collect()
+    };
+    let (official_tests, our_tests) = (tests(o), tests(w));
+    assert_eq!(official_tests.len(), 2);
+    assert_eq!(
+        official_tests.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        our_tests.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    for ((name, o), (_, w)) in official_tests.iter().zip(&our_tests) {
+        // Each test entry, failing or passing, has every official key.
+        same_shape(o, w, name);
+        assert_eq!(o["outcome"], w["outcome"], "{name}");
+        assert_eq!(o["executed"], w["executed"], "{name}");
+        assert_eq!(
+            o["failures"].as_array().unwrap().is_empty(),
+            w["failures"].as_array().unwrap().is_empty(),
+            "{name}"
+        );
+    }
+    // The fixture names no path of the machine it was made on.
+    assert!(
+        !text.contains("/work/") && !text.contains("/home/"),
+        "{text}"
+    );
+}
+
 #[test]
 fn junit_report_parses_with_the_right_counts() {
     let tmp = tempfile::tempdir().unwrap();
