@@ -126,16 +126,18 @@ pub(super) fn compile_in_worker<A: Artifact>(
     let mut child = cmd.spawn().map_err(|e| {
         wasmtime::format_err!("cannot start the compile worker {}: {e}", worker.display())
     })?;
+    // The worker's stderr, read to its end (which is the worker's exit) on a
+    // thread that then hands it over: the end of a compile is seen at once.
     let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
+    let (sender, errors) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut text = String::new();
         if let Some(s) = stderr {
             let _ = s.take(16 << 10).read_to_string(&mut text);
         }
-        text
+        let _ = sender.send(text);
     });
-    let ended = watch(&mut child, limits);
-    let message = errors.join().unwrap_or_default();
+    let (ended, message) = watch(&mut child, &errors, limits);
     match ended {
         Watched::Exited(true) => {}
         Watched::Exited(false) => {
@@ -187,29 +189,51 @@ enum Watched {
     OverMemory,
 }
 
-/// Waits for the worker, killing it past the time or memory limit.
-fn watch(child: &mut std::process::Child, limits: &CompileLimits) -> Watched {
+/// Waits for the worker, killing it past the time or memory limit; returns
+/// how it ended and what it wrote to stderr. Woken by the end of its stderr
+/// (its exit), else every few milliseconds to check the limits.
+fn watch(
+    child: &mut std::process::Child,
+    errors: &std::sync::mpsc::Receiver<String>,
+    limits: &CompileLimits,
+) -> (Watched, String) {
+    use std::sync::mpsc::RecvTimeoutError;
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);
+    let mut message = None;
     loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Watched::Exited(status.success()),
-            Ok(None) => {}
-            Err(_) => return Watched::Exited(false),
-        }
-        let verdict = if start.elapsed() > limits.timeout {
-            Some(Watched::OverTime)
-        } else if resident_bytes(child.id()).is_some_and(|r| r > limits.memory_bytes) {
-            Some(Watched::OverMemory)
+        if message.is_none() {
+            match errors.recv_timeout(pause) {
+                Ok(text) => message = Some(text),
+                Err(RecvTimeoutError::Disconnected) => message = Some(String::new()),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
         } else {
-            None
-        };
-        if let Some(v) = verdict {
-            let _ = child.kill();
-            let _ = child.wait();
-            return v;
+            // Its stderr is closed: the exit is a moment away.
+            std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(pause);
+        let ended = match child.try_wait() {
+            Ok(Some(status)) => Some(Watched::Exited(status.success())),
+            Ok(None) => None,
+            Err(_) => Some(Watched::Exited(false)),
+        };
+        let verdict = ended.or_else(|| {
+            if start.elapsed() > limits.timeout {
+                Some(Watched::OverTime)
+            } else if resident_bytes(child.id()).is_some_and(|r| r > limits.memory_bytes) {
+                Some(Watched::OverMemory)
+            } else {
+                None
+            }
+        });
+        if let Some(v) = verdict {
+            if !matches!(v, Watched::Exited(_)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let message = message.or_else(|| errors.recv_timeout(Duration::from_secs(1)).ok());
+            return (v, message.unwrap_or_default());
+        }
         pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
