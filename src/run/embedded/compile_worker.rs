@@ -113,16 +113,21 @@ pub(super) fn compile_in_worker<A: Artifact>(
         .arg(compiler_word(compiler))
         .arg(&input)
         .arg(&output)
+        // The worker caps its own address space first thing: set in the
+        // parent (between fork and exec) it would cost a fork of this whole
+        // process, where spawning without that hook is a cheap vfork.
+        .arg(
+            limits
+                .memory_bytes
+                .saturating_add(ADDRESS_SPACE_MARGIN)
+                .to_string(),
+        )
         .env("MALLOC_ARENA_MAX", "2")
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    limit_address_space(
-        &mut cmd,
-        limits.memory_bytes.saturating_add(ADDRESS_SPACE_MARGIN),
-    );
     let mut child = cmd.spawn().map_err(|e| {
         wasmtime::format_err!("cannot start the compile worker {}: {e}", worker.display())
     })?;
@@ -248,26 +253,23 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 }
 
 /// Caps the child's address space (a hard stop behind the resident-memory poll).
-fn limit_address_space(cmd: &mut Command, bytes: u64) {
+fn limit_address_space(bytes: u64) {
     #[cfg(unix)]
     {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: setrlimit is async-signal-safe; nothing else runs in the hook.
-        unsafe {
-            cmd.pre_exec(move || {
-                let lim = libc::rlimit {
-                    rlim_cur: bytes as libc::rlim_t,
-                    rlim_max: bytes as libc::rlim_t,
-                };
-                libc::setrlimit(libc::RLIMIT_AS, &lim);
-                Ok(())
-            });
-        }
+        let lim = libc::rlimit {
+            rlim_cur: bytes as libc::rlim_t,
+            rlim_max: bytes as libc::rlim_t,
+        };
+        // SAFETY: setrlimit with a valid struct; it only lowers this process's limit.
+        unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
     }
+    #[cfg(not(unix))]
+    let _ = bytes;
 }
 
-/// The compile worker's `main`: `KIND FUEL FEATURES COMPILER INPUT OUTPUT`
-/// (the arguments after [`WORKER_SUBCOMMAND`]). Exits 0 with the artifact
+/// The compile worker's `main`: `KIND FUEL FEATURES COMPILER INPUT OUTPUT
+/// [ADDRESS_SPACE_BYTES]` (the arguments after [`WORKER_SUBCOMMAND`]; the last
+/// caps the worker's address space before anything else). Exits 0 with the artifact
 /// written, else 1 with the error on stderr.
 ///
 /// ```no_run
@@ -291,10 +293,22 @@ pub fn worker_main(args: &[OsString]) -> ExitCode {
 }
 
 fn worker(args: &[OsString]) -> wasmtime::Result<()> {
-    let [kind, fuel, features, compiler, input, output] = args else {
-        wasmtime::bail!("usage: {WORKER_SUBCOMMAND} KIND FUEL FEATURES COMPILER INPUT OUTPUT");
+    let (kind, fuel, features, compiler, input, output) = match args {
+        [kind, fuel, features, compiler, input, output, rest @ ..] if rest.len() <= 1 => {
+            (kind, fuel, features, compiler, input, output)
+        }
+        _ => wasmtime::bail!(
+            "usage: {WORKER_SUBCOMMAND} KIND FUEL FEATURES COMPILER INPUT OUTPUT \
+             [ADDRESS_SPACE_BYTES]"
+        ),
     };
     let word = |a: &OsString| a.to_string_lossy().into_owned();
+    if let Some(limit) = args.get(6) {
+        let bytes = word(limit)
+            .parse()
+            .map_err(|_| wasmtime::format_err!("ADDRESS_SPACE_BYTES: not a number"))?;
+        limit_address_space(bytes);
+    }
     let mut set = FeatureSet::default();
     if word(features) != "-" {
         for name in word(features).split(',') {
