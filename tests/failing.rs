@@ -71,5 +71,7 @@ fn main() {
             }));
         }
     }
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    wasi_conform::sandbox::remove_run_dir();
+    conclusion.exit();
 }

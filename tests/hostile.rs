@@ -513,3 +513,50 @@ fn a_store_holds_at_most_200_instances_100_memories_and_200_tables() {
     }
     scene.assert_clean();
 }
+
+/// A run killed in the middle of a test (SIGKILL: nothing of it can clean up)
+/// leaves its sandbox behind; the next run removes it, and leaves nothing.
+#[test]
+fn a_killed_runs_sandboxes_are_removed_by_the_next_run() {
+    let s = Scene::new();
+    s.write("suite/fixture.dir/keep.txt", "kept\n");
+    s.write(
+        "suite/sleepy.wat",
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const -1))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
+    );
+    s.write(
+        "suite/sleepy.json",
+        r#"{"root": "fixture.dir", "timeout_ms": 60000}"#,
+    );
+    let mut killed = s.command(&["run", "suite"]).spawn().unwrap();
+    let tmp = s.path().join("tmp");
+    let sandbox_made = || {
+        walkdir::WalkDir::new(&tmp)
+            .into_iter()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name() == "keep.txt")
+    };
+    let start = Instant::now();
+    while !sandbox_made() {
+        assert!(start.elapsed() < HANG_GUARD, "the sandbox never appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(sandbox_made(), "the killed run's sandbox is left behind");
+
+    s.write(
+        "suite/sleepy.json",
+        r#"{"root": "fixture.dir", "timeout_ms": 1}"#,
+    );
+    let out = s.run(&["run", "suite"]);
+    assert!(!sandbox_made(), "{}", text(&out));
+    s.assert_clean();
+}

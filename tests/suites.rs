@@ -86,5 +86,7 @@ fn main() {
     let trials = runner::trials(harness, &plan, |name| {
         format!("cargo test --test suites -- --exact '{name}'")
     });
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    wasi_conform::sandbox::remove_run_dir();
+    conclusion.exit();
 }

@@ -129,6 +129,7 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
     };
+    wasi_conform::sandbox::remove_run_dir();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -12,9 +12,11 @@ use crate::check::{FileState, MAX_CHECKED_BYTES, MAX_HASHED_BYTES};
 use crate::spec::{DirMount, Run, Spec};
 
 mod fixture;
+mod run_dir;
 mod wasi;
 
 pub use fixture::{copy_tree, remove_tree};
+pub use run_dir::remove_run_dir;
 pub use wasi::{FixedMonotonicClock, FixedWallClock, SeededRng, Stdin, network, wasi_builder};
 
 /// Why a sandbox could not be set up.
@@ -295,13 +297,15 @@ fn components(path: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Where sandboxes are made: `TMPDIR` when it is set; else `/dev/shm` when it
-/// is a memory filesystem with at least [`SHM_MIN_FREE`] free (creating and
-/// removing directories there costs microseconds, against milliseconds on some
-/// disks, for every test); else the system's temporary directory.
+/// Where sandboxes are made: this process's run directory (see
+/// [`remove_run_dir`]) in the temporary base, which is `TMPDIR` when it is
+/// set; else `/dev/shm` when it is a memory filesystem with at least
+/// [`SHM_MIN_FREE`] free (creating and removing directories there costs
+/// microseconds, against milliseconds on some disks, for every test); else the
+/// system's temporary directory.
 pub fn temp_root() -> PathBuf {
-    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ROOT.get_or_init(|| {
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
         if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
             return std::env::temp_dir();
         }
@@ -310,8 +314,8 @@ pub fn temp_root() -> PathBuf {
             return shm.to_path_buf();
         }
         std::env::temp_dir()
-    })
-    .clone()
+    });
+    run_dir::run_dir(base).unwrap_or(base).to_path_buf()
 }
 
 /// Free space a memory filesystem must have to hold sandboxes: 4 GiB.
