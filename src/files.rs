@@ -78,18 +78,9 @@ pub fn kind_of(ft: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Reads a regular file (symlinks followed) of at most `max` bytes.
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
-    let io = |source: std::io::Error| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            FileError::NotFound(path.to_path_buf())
-        } else {
-            FileError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    };
+/// Opens a regular file (symlinks followed) of at most `max` bytes, without
+/// blocking on a FIFO; returns it with its length.
+pub fn open_regular(path: &Path, max: u64) -> Result<(std::fs::File, u64), FileError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -98,8 +89,8 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
         // Opening a FIFO for reading would block until a writer appears.
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
-    let file = options.open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
+    let file = options.open(path).map_err(|e| io_error(path, e))?;
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
     if !meta.file_type().is_file() {
         return Err(FileError::NotRegular {
             path: path.to_path_buf(),
@@ -113,8 +104,29 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
             max,
         });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
+    Ok((file, meta.len()))
+}
+
+/// The error of an I/O operation on `path`.
+pub fn io_error(path: &Path, source: std::io::Error) -> FileError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        FileError::NotFound(path.to_path_buf())
+    } else {
+        FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Reads a regular file (symlinks followed) of at most `max` bytes.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
+    let (file, len) = open_regular(path, max)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    // The file may have grown since it was measured: still at most `max`.
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
     if bytes.len() as u64 > max {
         return Err(FileError::TooLarge {
             path: path.to_path_buf(),

@@ -676,9 +676,40 @@ impl Harness {
 /// A suite outside that parent is filed under its path with `..` and the root
 /// left out, so golden files never land outside the expected directory. The
 /// root is relative to the working directory when it lies inside it.
+///
+/// Remembered per expected directory, suite directory and working directory
+/// (every test of a suite asks, several times): a run's answers do not change.
 pub fn golden_location(expected: Option<&Path>, suite_dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    type Key = (Option<PathBuf>, PathBuf, PathBuf);
+    type Memo = Vec<(Key, Option<(PathBuf, PathBuf)>)>;
+    /// How many answers are remembered (suites in a run; the oldest go first).
+    const REMEMBERED: usize = 256;
+    static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(Vec::new());
+    let key = (
+        expected.map(Path::to_path_buf),
+        suite_dir.to_path_buf(),
+        std::env::current_dir().ok()?,
+    );
+    let lock = || MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, found)) = lock().iter().find(|(k, _)| *k == key) {
+        return found.clone();
+    }
+    let found = find_golden_location(expected, suite_dir, &key.2);
+    let mut memo = lock();
+    if memo.len() >= REMEMBERED {
+        memo.remove(0);
+    }
+    memo.push((key, found.clone()));
+    found
+}
+
+fn find_golden_location(
+    expected: Option<&Path>,
+    suite_dir: &Path,
+    cwd: &Path,
+) -> Option<(PathBuf, PathBuf)> {
     let suite = suite_dir.canonicalize().ok()?;
-    let cwd = std::env::current_dir().ok()?;
+    let cwd = cwd.to_path_buf();
     let cwd = cwd.canonicalize().unwrap_or(cwd);
     let (root, base) = match expected {
         Some(dir) => {

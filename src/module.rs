@@ -103,8 +103,11 @@ pub enum ModuleError {
     },
 }
 
+mod debug_sections;
+
 impl ModuleInfo {
-    /// Reads and inspects a `.wasm` or `.wat` file.
+    /// Reads and inspects a `.wasm` or `.wat` file (of a core module, without
+    /// the DWARF sections at its end: see [`debug_sections`]).
     /// Reads at most [`crate::files::MAX_MODULE_BYTES`] of binary, or
     /// [`crate::files::MAX_WAT_BYTES`] of text (a `.wat` file).
     pub fn read(file: &Path) -> Result<ModuleInfo, ModuleError> {
@@ -114,7 +117,12 @@ impl ModuleInfo {
         } else {
             crate::files::MAX_MODULE_BYTES
         };
-        let raw = crate::files::read_regular(file, max).map_err(ModuleError::Read)?;
+        let raw = if is_text {
+            crate::files::read_regular(file, max)
+        } else {
+            debug_sections::read_without_trailing_debug(file, max)
+        }
+        .map_err(ModuleError::Read)?;
         let bytes = if raw.starts_with(b"\0asm") {
             raw
         } else {
