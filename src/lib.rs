@@ -42,3 +42,26 @@ pub mod trace;
 pub mod watchdog;
 
 pub use harness::{Harness, HarnessError, HarnessOptions, TestOutcome};
+
+/// Turns off the stack backtraces that errors capture (`RUST_LIB_BACKTRACE=0`)
+/// unless `RUST_LIB_BACKTRACE` is set: a guest's failing host calls create
+/// errors by the thousand, and with `RUST_BACKTRACE=1` in the environment (as
+/// many CI setups have) each captured a backtrace, and the call trace resolved
+/// it to symbols: the official suite ran three times slower. Panics keep their
+/// backtraces (`RUST_BACKTRACE` still governs those).
+///
+/// # Safety
+///
+/// It changes the process environment: call it first thing in `main`, before
+/// any other thread starts.
+///
+/// ```
+/// // First thing in `main`. SAFETY: no other thread runs yet.
+/// unsafe { wasi_conform::quiet_error_backtraces() };
+/// ```
+pub unsafe fn quiet_error_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: the caller guarantees no other thread reads the environment.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+}

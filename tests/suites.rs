@@ -48,6 +48,8 @@ fn expectation_files() -> Vec<PathBuf> {
 }
 
 fn main() {
+    // SAFETY: first thing in main; no other thread runs yet.
+    unsafe { wasi_conform::quiet_error_backtraces() };
     let args = libtest_mimic::Arguments::from_args();
     let bless = std::env::var("WASI_CONFORM_BLESS").is_ok_and(|v| v == "1");
     if bless && let Err(e) = wasi_conform::harness::bless_allowed() {

@@ -104,6 +104,8 @@ struct MatrixArgs {
 }
 
 pub fn main() -> ExitCode {
+    // SAFETY: first thing in main; no other thread runs yet.
+    unsafe { wasi_conform::quiet_error_backtraces() };
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args
         .get(1)
