@@ -24,6 +24,9 @@ use crate::spec::{FileExpectation, Spec, StreamMatcher};
 
 /// Threads a test's filesystem calls may use at once (tokio's blocking pool).
 const MAX_BLOCKING_THREADS: usize = 4;
+/// How long a test's end waits for its runtime's blocking calls to finish
+/// before leaving them behind (a call stuck for good, such as opening a FIFO).
+const BLOCKING_CALLS_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How the harness runs tests.
 #[derive(Debug, Clone, Default)]
@@ -391,7 +394,11 @@ impl Harness {
             after_run,
         ));
         let removing = Instant::now();
-        drop(rt);
+        // A blocking-pool thread may still be stuck in a call that never ends
+        // (the guest opened a FIFO in a fixture used in place, and the timeout
+        // stopped it there): give such calls a moment, then leave them behind
+        // rather than wait for them (dropping the runtime would wait forever).
+        rt.shutdown_timeout(BLOCKING_CALLS_GRACE);
         drop(network);
         let dropped = removing.elapsed();
         let mut outcome = match execution {

@@ -560,3 +560,42 @@ fn a_killed_runs_sandboxes_are_removed_by_the_next_run() {
     assert!(!sandbox_made(), "{}", text(&out));
     s.assert_clean();
 }
+
+/// A read-only fixture used in place that holds a FIFO: the guest opening it
+/// would block its thread until a writer came, so that preopen's calls stay
+/// off the test's thread and the timeout stops the guest.
+#[test]
+fn a_fifo_in_a_read_only_fixture_cannot_hang_the_run() {
+    let s = Scene::new();
+    std::fs::create_dir_all(s.path().join("s/data.dir")).unwrap();
+    let fifo = std::ffi::CString::new(s.path().join("s/data.dir/pipe").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo in our own temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    s.write(
+        "s/open-fifo.wat",
+        r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "pipe")
+  (func (export "_start")
+    ;; path_open(3, 0, "pipe", oflags 0, rights fd_read, 0, fdflags 0, &fd @16)
+    (drop (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 4)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+    ;; iovec @32 = {buf 64, len 16}; read until something comes
+    (i32.store (i32.const 32) (i32.const 64))
+    (i32.store (i32.const 36) (i32.const 16))
+    (loop $again
+      (drop (call $read (i32.load (i32.const 16)) (i32.const 32) (i32.const 1) (i32.const 48)))
+      (br $again))))"#,
+    );
+    s.write(
+        "s/open-fifo.json",
+        r#"{"dirs": [{"host": "data.dir", "guest": "/data", "readonly": true}],
+            "timeout_ms": 500, "trap": "timeout"}"#,
+    );
+    let out = s.run(&["run", "s"]);
+    assert!(out.status.success(), "{}", text(&out));
+    s.assert_clean();
+}

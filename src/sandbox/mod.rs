@@ -46,9 +46,13 @@ pub struct Preopen {
     pub fixture: PathBuf,
     pub readonly: bool,
     /// Whether `host` is the fixture itself rather than a copy (a read-only
-    /// fixture, or a directory the command line maps): it may hold what a copy
-    /// never does, such as FIFOs, whose opening blocks.
+    /// fixture, or a directory the command line maps).
     pub in_place: bool,
+    /// Whether it may hold what a copy never does: a FIFO, socket or device,
+    /// whose opening or reading can block for good. True for a directory the
+    /// command line maps (not scanned); for a read-only fixture used in place,
+    /// whether the scan that looked for `*.cleanup` entries met one.
+    pub may_block: bool,
 }
 
 /// A test's temporary directories. Dropping it removes them.
@@ -136,7 +140,9 @@ impl Sandbox {
         for m in mounts {
             // A read-only fixture is preopened as it is (the guest can change
             // nothing in it), unless it holds `*.cleanup` entries the guest must not see.
-            let in_place = m.in_place || (m.readonly && !has_cleanup_entries(&m.host));
+            let scan = (m.readonly && !m.in_place).then(|| scan_fixture(&m.host));
+            let in_place = m.in_place || scan.is_some_and(|s| !s.cleanup);
+            let may_block = m.in_place || (in_place && scan.is_some_and(|s| s.special));
             let host = if in_place {
                 m.host.clone()
             } else {
@@ -148,6 +154,7 @@ impl Sandbox {
                 fixture: m.host,
                 readonly: m.readonly,
                 in_place,
+                may_block,
             });
         }
         self.preopens = preopens.clone();
@@ -350,13 +357,32 @@ fn roomy_memory_fs(dir: &Path) -> bool {
 }
 
 /// Whether a fixture tree holds `*.cleanup` entries (which a copy leaves out).
-fn has_cleanup_entries(dir: &Path) -> bool {
-    walkdir::WalkDir::new(dir)
+/// What a read-only fixture holds, as far as preopening it in place goes.
+#[derive(Debug, Clone, Copy, Default)]
+struct FixtureScan {
+    /// A `*.cleanup` entry (the guest must not see it: the fixture is copied).
+    cleanup: bool,
+    /// A FIFO, socket or device (opening or reading one can block).
+    special: bool,
+}
+
+/// Walks `dir` (symlinks not followed) once for [`FixtureScan`].
+fn scan_fixture(dir: &Path) -> FixtureScan {
+    let mut scan = FixtureScan::default();
+    for e in walkdir::WalkDir::new(dir)
         .follow_links(false)
         .min_depth(1)
         .into_iter()
         .filter_map(Result::ok)
-        .any(|e| e.file_name().to_string_lossy().ends_with(".cleanup"))
+    {
+        scan.cleanup |= e.file_name().to_string_lossy().ends_with(".cleanup");
+        let t = e.file_type();
+        scan.special |= !(t.is_dir() || t.is_file() || t.is_symlink());
+        if scan.cleanup {
+            break;
+        }
+    }
+    scan
 }
 
 #[cfg(test)]
@@ -374,6 +400,7 @@ mod tests {
                 fixture: "r".into(),
                 readonly: false,
                 in_place: false,
+                may_block: false,
             },
             Preopen {
                 guest: "/data".into(),
@@ -381,6 +408,7 @@ mod tests {
                 fixture: "d".into(),
                 readonly: true,
                 in_place: true,
+                may_block: false,
             },
         ];
         assert_eq!(sb.resolve("/a/b.txt"), Some(tmp.join("root/a/b.txt")));

@@ -57,15 +57,16 @@ pub fn wasi_builder(ctx: &StartContext<'_>, stdin: Stdin) -> Result<WasiCtxBuild
         }
     }
     // Filesystem calls run on the test's own thread (no hop to a blocking pool
-    // and back for each) when every preopen is the sandbox's copy: a copy holds
-    // only directories, regular files and symlinks, so no call can block for
-    // long. A directory used in place may hold a FIFO, whose opening blocks: its
-    // calls stay on the blocking pool, so the timeout still stops the test.
+    // and back for each) when no preopen may block: a copy holds only
+    // directories, regular files and symlinks, and so does a read-only fixture
+    // used in place whose scan met nothing else. A directory that may hold a
+    // FIFO (whose opening blocks) keeps its calls on the blocking pool, so the
+    // timeout still stops the test.
     // (A blocking context makes wasmtime-wasi sleep a lone relative clock
     // `poll_oneoff` with an uninterruptible thread sleep: the embedded runtime
     // replaces that call for `wasi_snapshot_preview1`, and runs modules calling
     // `wasi_unstable`'s, and wasi-threads, without blocking.)
-    b.allow_blocking_current_thread(ctx.preopens.iter().all(|p| !p.in_place));
+    b.allow_blocking_current_thread(ctx.preopens.iter().all(|p| !p.may_block));
     b.stdout(ctx.stdout.clone());
     b.stderr(ctx.stderr.clone());
     for p in ctx.preopens {

@@ -191,6 +191,7 @@ mod tests {
                 fixture: "r".into(),
                 readonly: false,
                 in_place: false,
+                may_block: false,
             },
             Preopen {
                 guest: "/data".into(),
@@ -198,6 +199,7 @@ mod tests {
                 fixture: "d".into(),
                 readonly: true,
                 in_place: false,
+                may_block: false,
             },
         ];
         let out = fill_in(
