@@ -64,16 +64,9 @@ pub fn coverage(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, cov.html())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if args.step_summary
-        && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")
-    {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(summary)
-            .context("cannot open GITHUB_STEP_SUMMARY")?;
-        f.write_all(markdown.as_bytes())?;
+    if args.step_summary {
+        wasi_conform::report::github::append_step_summary(&markdown)
+            .context("cannot append to GITHUB_STEP_SUMMARY")?;
     }
     Ok(ExitCode::SUCCESS)
 }

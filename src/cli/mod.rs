@@ -216,16 +216,9 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     )])
     .map_err(anyhow::Error::msg)?;
     write_matrix(&matrix, &args.matrix)?;
-    if args.step_summary
-        && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")
-    {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(summary)
-            .context("cannot open GITHUB_STEP_SUMMARY")?;
-        f.write_all(matrix.markdown().as_bytes())?;
+    if args.step_summary {
+        wasi_conform::report::github::append_step_summary(&matrix.markdown())
+            .context("cannot append to GITHUB_STEP_SUMMARY")?;
     }
     let failed = merged["results"]
         .as_array()

@@ -132,6 +132,11 @@ pub fn step_summary(records: &[TestRecord]) -> String {
 
 /// Appends the summary to the file `GITHUB_STEP_SUMMARY` names, if set.
 pub fn write_step_summary(records: &[TestRecord]) -> std::io::Result<()> {
+    append_step_summary(&step_summary(records))
+}
+
+/// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names, if set.
+pub fn append_step_summary(markdown: &str) -> std::io::Result<()> {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return Ok(());
     };
@@ -140,7 +145,7 @@ pub fn write_step_summary(records: &[TestRecord]) -> std::io::Result<()> {
         .create(true)
         .append(true)
         .open(path)?;
-    f.write_all(step_summary(records).as_bytes())
+    f.write_all(markdown.as_bytes())
 }
 
 #[cfg(test)]
