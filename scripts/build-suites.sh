@@ -9,7 +9,9 @@
 # scripts/build-components.sh and scripts/build-net.sh.
 #
 # Needs (Debian/Ubuntu):
-#   apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+#   apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 wabt python3
+# (wabt's wat2wasm for tests/official-report/suite, python3 for the modules
+# written byte by byte.)
 # Override the compiler with CC=..., e.g. CC=/opt/wasi-sdk/bin/clang.
 #
 # Flags: -O2; the wasm `name` section is kept so that trap backtraces show
@@ -44,9 +46,17 @@ while IFS= read -r -d '' src; do
     fi
 done < <(find suites tests/failing-suites \( -name '*.dir' -o -path suites/components -o -path tests/failing-suites/components -o -path suites/net -o -path tests/failing-suites/net \) -prune -o -name '*.c' -type f -print0 2>/dev/null | sort -z)
 
-# The modules not built from C: a deliberately invalid binary, and a module
-# whose compilation must be stopped by the compile limits.
+# The modules not built from C: a deliberately invalid binary, a module
+# whose compilation must be stopped by the compile limits, and the suite the
+# official runner's report was written for (from WAT; its runner reads only
+# .wasm files).
 python3 scripts/invalid-wasm.py
-python3 scripts/compile-bombs.py
+python3 scripts/compile-locals-bomb.py
+command -v wat2wasm >/dev/null || { echo "error: wat2wasm not found; apt-get install wabt" >&2; exit 1; }
+for wat in tests/official-report/src/*.wat; do
+    out="tests/official-report/suite/$(basename "${wat%.wat}").wasm"
+    echo "build  $out"
+    wat2wasm "$wat" -o "$out"
+done
 
 echo "built $built, up to date $uptodate"

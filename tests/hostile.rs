@@ -428,7 +428,7 @@ fn one_test_hoarding_descriptors_does_not_starve_the_others() {
 
 #[test]
 fn compilation_is_stopped_at_its_time_and_memory_limits() {
-    // 16 KB that takes seconds and gigabytes to compile (scripts/compile-bombs.py).
+    // 16 KB that takes seconds and gigabytes to compile (scripts/compile-locals-bomb.py).
     let s = Scene::new();
     let bomb = root().join("tests/failing-suites/hostile/compile-locals-bomb.wasm");
     std::fs::create_dir(s.path().join("s")).unwrap();
