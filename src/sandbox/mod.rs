@@ -45,13 +45,11 @@ pub struct Preopen {
     /// The fixture it was copied from.
     pub fixture: PathBuf,
     pub readonly: bool,
-    /// Whether `host` is the fixture itself rather than a copy (a read-only
-    /// fixture, or a directory the command line maps).
-    pub in_place: bool,
     /// Whether it may hold what a copy never does: a FIFO, socket or device,
-    /// whose opening or reading can block for good. True for a directory the
-    /// command line maps (not scanned); for a read-only fixture used in place,
-    /// whether the scan that looked for `*.cleanup` entries met one.
+    /// whose opening or reading can block for good. A copy never does; a
+    /// directory the command line maps in place is not scanned, so it may; a
+    /// read-only fixture used in place (not copied) may if the scan that
+    /// looked for `*.cleanup` entries met one.
     pub may_block: bool,
 }
 
@@ -153,7 +151,6 @@ impl Sandbox {
                 host,
                 fixture: m.host,
                 readonly: m.readonly,
-                in_place,
                 may_block,
             });
         }
@@ -399,7 +396,6 @@ mod tests {
                 host: tmp.join("root"),
                 fixture: "r".into(),
                 readonly: false,
-                in_place: false,
                 may_block: false,
             },
             Preopen {
@@ -407,7 +403,6 @@ mod tests {
                 host: tmp.join("data"),
                 fixture: "d".into(),
                 readonly: true,
-                in_place: true,
                 may_block: false,
             },
         ];

@@ -190,7 +190,6 @@ mod tests {
                 host: "/tmp/sb/0-root".into(),
                 fixture: "r".into(),
                 readonly: false,
-                in_place: false,
                 may_block: false,
             },
             Preopen {
@@ -198,7 +197,6 @@ mod tests {
                 host: "/tmp/sb/1-data".into(),
                 fixture: "d".into(),
                 readonly: true,
-                in_place: false,
                 may_block: false,
             },
         ];
