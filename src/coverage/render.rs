@@ -2,6 +2,7 @@
 //! tools) and HTML (one self-contained page). Functions no module imports, and
 //! functions imported but never called, stand out in each.
 
+use crate::report::matrix::html_escape as esc;
 use std::fmt::Write as _;
 
 use serde_json::json;
@@ -290,13 +291,6 @@ body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}\
 tr.none td{background:#fde2e2}tr.cold td{background:#fff4d6}summary{cursor:pointer;margin:.5em 0}\
 </style></head><body>\n<p>Rows in red: no module imports the function; in yellow: imported, never called.</p>\n";
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// Markdown-safe cell text.
 fn md(s: &str) -> String {

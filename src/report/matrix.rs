@@ -419,7 +419,8 @@ fn md_escape(s: &str) -> String {
         .replace('<', "&lt;")
 }
 
-fn html_escape(s: &str) -> String {
+/// Text made safe in HTML content and attribute values.
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
