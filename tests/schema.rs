@@ -1,7 +1,11 @@
 //! The JSON Schema of specs (`docs/spec.schema.json`): committed in sync with
 //! the code, valid for its draft, and in agreement with the parser on every spec
 //! of `suites/`, on the meant-to-fail specs whose errors are of shape, and on
-//! every spec of the official wasi-testsuite when a checkout is at hand.
+//! every spec of the official wasi-testsuite (`WASI_TESTSUITE`: without it, that
+//! test is ignored with the reason).
+
+#[macro_use]
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -49,7 +53,6 @@ fn check_accepted(files: &[PathBuf]) -> usize {
     files.len()
 }
 
-#[test]
 fn committed_schema_is_what_the_code_generates() {
     let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
     assert!(
@@ -58,7 +61,6 @@ fn committed_schema_is_what_the_code_generates() {
     );
 }
 
-#[test]
 fn schema_subcommand_prints_the_schema() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-conform"))
         .arg("schema")
@@ -68,7 +70,6 @@ fn schema_subcommand_prints_the_schema() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), spec_schema_text());
 }
 
-#[test]
 fn schema_is_valid_draft_2020_12() {
     if let Err(e) = jsonschema::meta::validate(&spec_schema()) {
         panic!(
@@ -78,7 +79,6 @@ fn schema_is_valid_draft_2020_12() {
     }
 }
 
-#[test]
 fn every_spec_under_suites_validates() {
     let suites = wasi_conform::discover::discover(&["suites".into()]).expect("discover suites/");
     let files: Vec<PathBuf> = suites
@@ -120,7 +120,6 @@ const OTHER_ERRORS: &[&str] = &[
     "send-undefined-connection",
 ];
 
-#[test]
 fn shape_errors_are_rejected_by_the_schema_too() {
     let validator = validator();
     let dir = Path::new("tests/failing-suites/spec-errors");
@@ -137,7 +136,6 @@ fn shape_errors_are_rejected_by_the_schema_too() {
     }
 }
 
-#[test]
 fn every_spec_is_listed_as_a_shape_error_or_not() {
     let listed: Vec<&str> = SHAPE_ERRORS.iter().chain(OTHER_ERRORS).copied().collect();
     for entry in std::fs::read_dir("tests/failing-suites/spec-errors").unwrap() {
@@ -243,7 +241,6 @@ const CASES: &[(&str, bool)] = &[
     (r#"{"timeout_ms": 0}"#, false),
 ];
 
-#[test]
 fn schema_and_parser_agree_on_small_specs() {
     let validator = validator();
     for (text, valid) in CASES {
@@ -271,7 +268,6 @@ fn json_examples(markdown: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
 fn the_reference_s_examples_validate() {
     let doc = std::fs::read_to_string("docs/spec-format.md").expect("docs/spec-format.md");
     let validator = validator();
@@ -286,14 +282,6 @@ fn the_reference_s_examples_validate() {
         let errors = schema_errors(&validator, spec);
         assert!(errors.is_empty(), "{spec}: {}", errors.join("; "));
     }
-}
-
-/// The official suite's checkout: `WASI_TESTSUITE`, else /work/wasi-testsuite.
-fn official_suite() -> Option<PathBuf> {
-    let root = std::env::var_os("WASI_TESTSUITE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/wasi-testsuite"));
-    root.join("tests").is_dir().then_some(root)
 }
 
 /// `ROOT/tests/*/testsuite/*/*.json` but `manifest.json`.
@@ -316,13 +304,10 @@ fn official_specs(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-#[test]
-fn every_spec_of_the_official_suite_validates() {
-    let Some(root) = official_suite() else {
-        println!(
-            "skipping: no wasi-testsuite checkout (set WASI_TESTSUITE to a checkout of WebAssembly/wasi-testsuite)"
-        );
-        return;
+fn every_spec_of_the_official_suite_validates() -> common::TestResult {
+    let root = match common::wasi_testsuite() {
+        Ok(root) => root,
+        Err(why) => return common::ignored(why),
     };
     let files = official_specs(&root);
     assert!(!files.is_empty(), "no specs under {}", root.display());
@@ -331,4 +316,17 @@ fn every_spec_of_the_official_suite_validates() {
         "{n} specs of {} validate against the schema",
         root.display()
     );
+    Ok(common::Completion::Completed)
 }
+
+tests!(
+    committed_schema_is_what_the_code_generates,
+    schema_subcommand_prints_the_schema,
+    schema_is_valid_draft_2020_12,
+    every_spec_under_suites_validates,
+    shape_errors_are_rejected_by_the_schema_too,
+    every_spec_is_listed_as_a_shape_error_or_not,
+    schema_and_parser_agree_on_small_specs,
+    the_reference_s_examples_validate,
+    every_spec_of_the_official_suite_validates,
+);

@@ -19,8 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::trace::Stats;
 
 mod render;
-#[cfg(test)]
-mod wit;
+// Public for the project's own tests (`tests/host/wit.rs`), not an API.
+#[doc(hidden)]
+pub mod wit;
 
 /// The preview 1 API's name.
 pub const P1: &str = "wasi_snapshot_preview1";

@@ -15,7 +15,7 @@
 //! and [`compute_argv`](ResolvedRuntime::compute_argv) (the argv of many tests
 //! at once). Spawning the argv, pipes and timeouts are the caller's job.
 //!
-//! ```ignore
+//! ```no_run
 //! use std::path::PathBuf;
 //! use wasi_conform::run::process::adapter::{Adapter, ArgvRequest};
 //!
@@ -331,6 +331,17 @@ impl Adapter {
     /// its runtime's variable, such as `WASMTIME`, at import).
     pub fn resolve(&self) -> Result<ResolvedRuntime, AdapterError> {
         self.resolve_in(Vars::from_process(), Limits::DEFAULT)
+    }
+
+    /// [`resolve`](Adapter::resolve) with these environment variables in place
+    /// of the process's: where `PATH`, the adapter's variable (`WASMTIME`, ...),
+    /// `PYTHON` and what a Python adapter reads come from. For embedding the
+    /// harness, and for tests that cannot change their process's environment.
+    pub fn resolve_with_env(
+        &self,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<ResolvedRuntime, AdapterError> {
+        self.resolve_in(Vars(vars.into_iter().collect()), Limits::DEFAULT)
     }
 
     fn resolve_in(&self, vars: Vars, limits: Limits) -> Result<ResolvedRuntime, AdapterError> {

@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::fs;
 
 use super::*;
@@ -337,16 +336,13 @@ mod with_fake_runtimes {
         ];
         for (body, expected) in cases {
             let (_dir, fake) = fake_runtime("wasmtime", body);
-            let started = Instant::now();
+            // Without the timeout, `sleep 20` would end with no output and
+            // `sleep 3 &` with a version: the messages prove the bounds held.
             let e = resolve_builtin(
                 "wasmtime",
                 vars_with(&[("WASMTIME", fake.to_str().unwrap())]),
             )
             .expect_err(body);
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "{body}: took too long"
-            );
             assert!(matches!(e, AdapterError::Version { .. }), "{body}: {e}");
             let text = e.to_string();
             assert!(text.contains(expected), "{body}: {text}");
@@ -574,272 +570,40 @@ mod with_fake_runtimes {
 }
 
 // ---------------------------------------------------------------------------
-// Python adapters.
-
-/// A resolve of an adapter module, or `None` (with a message) without python3.
-fn resolve_python_adapter(
-    path: &Path,
-    vars: Vars,
-) -> Option<Result<ResolvedRuntime, AdapterError>> {
-    if find_python(path, &vars).is_err() {
-        eprintln!("skipping: no python3 on PATH to test the Python bridge");
-        return None;
-    }
-    Some(
-        Adapter::load(path)
-            .unwrap()
-            .resolve_in(vars, short_limits()),
-    )
-}
-
-const TINY_ADAPTER: &str = r#"
-import json
-import os
-print("adapter output on stdout must not corrupt the answer")
-
-def get_name():
-    return "tiny"
-
-def get_version():
-    if os.getenv("TINY_MISSING"):
-        raise FileNotFoundError(2, "No such file or directory", "tiny-runtime")
-    return "9.9"
-
-def get_wasi_versions():
-    return ["wasm32-wasip1"]
-
-def get_wasi_worlds():
-    return ["wasi:cli/command"]
-
-def get_timeout_seconds():
-    return 12.5
-
-def compute_argv(test_path, args_env_root, proposals, wasi_world, wasi_version):
-    args, env, root = args_env_root
-    if test_path == "boom.wasm":
-        raise ValueError("no boom today")
-    return ["tiny", test_path, json.dumps(env), type(env).__name__,
-            type(root).__name__, str(root), ",".join(proposals), wasi_world, wasi_version] + args
-"#;
+// Python adapters: loading them needs python3, so those tests are in
+// `tests/host/python.rs` and `tests/host/official_adapters.rs` (ignored, with
+// the reason, where python3 or the official suite is missing).
 
 #[test]
-fn python_adapters_are_loaded_unmodified() {
+fn adapter_files_are_toml_or_python_and_must_be_readable() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tiny.py");
-    fs::write(&path, TINY_ADAPTER).unwrap();
-    let Some(rt) = resolve_python_adapter(&path, vars_with(&[])) else {
-        return;
-    };
-    let rt = rt.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(rt.name, "tiny");
-    assert_eq!(rt.version, "9.9");
-    assert_eq!(rt.wasi_versions, ["wasm32-wasip1"]);
-    assert_eq!(rt.worlds, ["wasi:cli/command"]);
-    assert_eq!(rt.timeout, Some(Duration::from_secs_f64(12.5)));
-
-    let mut with_root = request("a.wasm", "wasm32-wasip1");
-    with_root.env = vec![("z".into(), "1".into()), ("a".into(), "é".into())];
-    with_root.root = Some("fs/./dir".into());
-    with_root.args = vec!["x y".into()];
-    with_root.proposals = vec!["http".into()];
-    let plain = request("b.wasm", "wasm32-wasip1");
-    let argv = rt.compute_argv(&[with_root, plain]).unwrap();
-    assert_eq!(
-        argv[0],
-        [
-            "tiny",
-            "a.wasm",
-            r#"{"z": "1", "a": "\u00e9"}"#,
-            "dict",
-            "PosixPath",
-            "fs/dir",
-            "http",
-            "wasi:cli/command",
-            "wasm32-wasip1",
-            "x y"
-        ]
-    );
-    assert_eq!(argv[1][4..6], ["NoneType", "None"]);
-
-    let e = rt
-        .compute_argv(&[request("boom.wasm", "wasm32-wasip1")])
-        .unwrap_err();
-    let text = e.to_string();
-    assert!(matches!(e, AdapterError::Python { .. }), "{text}");
-    assert!(
-        text.contains("compute_argv() for boom.wasm raised ValueError: no boom today"),
-        "{text}"
-    );
-    assert!(text.contains("tiny.py"), "{text}");
-
-    let mut with_dir = request("a.wasm", "wasm32-wasip1");
-    with_dir.dirs.push(DirRequest {
-        host: "/h".into(),
-        guest: "/g".into(),
-        readonly: false,
-    });
-    assert!(
-        rt.unsupported(&with_dir)
-            .unwrap()
-            .contains("does not map extra preopened directories")
-    );
-}
-
-#[test]
-fn python_adapter_errors_name_the_file_and_exception() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tiny.py");
-    fs::write(&path, TINY_ADAPTER).unwrap();
-    let Some(result) = resolve_python_adapter(&path, vars_with(&[("TINY_MISSING", "1")])) else {
-        return;
-    };
-    let text = result.unwrap_err().to_string();
-    assert!(
-        text.contains("tiny.py: get_version() raised FileNotFoundError"),
-        "{text}"
-    );
-    assert!(
-        text.contains("the adapter could not run its runtime"),
-        "{text}"
-    );
-
-    let broken = dir.path().join("broken.py");
-    fs::write(&broken, "def get_name(:\n").unwrap();
-    let text = resolve_python_adapter(&broken, vars_with(&[]))
-        .unwrap()
-        .unwrap_err()
-        .to_string();
-    assert!(
-        text.contains("broken.py: import raised SyntaxError"),
-        "{text}"
-    );
-
     let e = Adapter::load(&dir.path().join("adapter.txt")).unwrap_err();
     assert!(matches!(e, AdapterError::UnknownKind { .. }), "{e}");
     let e = Adapter::load(&dir.path().join("absent.py")).unwrap_err();
     assert!(matches!(e, AdapterError::Read { .. }), "{e}");
 }
 
-// ---------------------------------------------------------------------------
-// The built-in files against the official adapters.
-
-/// The official wasi-testsuite checkout: `WASI_TESTSUITE`, else /work/wts-main.
-fn official_adapters() -> Option<PathBuf> {
-    let root = std::env::var_os("WASI_TESTSUITE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/wts-main"));
-    let adapters = root.join("adapters");
-    adapters.join("wasmtime.py").is_file().then_some(adapters)
-}
-
-/// Every combination of the parts of a request that the official adapters read.
-fn request_table() -> Vec<ArgvRequest> {
-    let modules = ["tests/rust/cli-env.wasm", "/abs/dir with space/x.wasm"];
-    let args: [&[&str]; 3] = [&[], &["a", "b c", "\"q\"", "é", "--flag"], &["42"]];
-    let envs: [&[(&str, &str)]; 4] = [
-        &[],
-        &[("foo", "bar"), ("baz", "42")],
-        &[("a", "1"), ("b", "x=y"), ("a", "3")],
-        &[("HTTP_SERVER_MAIN", "127.0.0.1:8080"), ("uni", "ü\n\"")],
-    ];
-    let roots = [None, Some("tests/fs-tests.dir"), Some("/tmp/x/./y/")];
-    let proposals: [&[&str]; 4] = [&[], &["http"], &["sockets"], &["sockets", "http"]];
-    let mut table = Vec::new();
-    for module in modules {
-        for a in args {
-            for env in envs {
-                for root in roots {
-                    for p in proposals {
-                        for world in WORLDS {
-                            for version in ["wasm32-wasip1", "wasm32-wasip3"] {
-                                table.push(ArgvRequest {
-                                    module: module.into(),
-                                    args: a.iter().map(|s| s.to_string()).collect(),
-                                    env: env
-                                        .iter()
-                                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                                        .collect(),
-                                    root: root.map(PathBuf::from),
-                                    proposals: p.iter().map(|s| s.to_string()).collect(),
-                                    world: world.to_string(),
-                                    wasi_version: version.to_string(),
-                                    ..ArgvRequest::default()
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    table
-}
-
-#[cfg(unix)]
 #[test]
-fn builtin_adapters_compute_the_official_argv() {
-    let Some(official) = official_adapters() else {
-        eprintln!(
-            "skipping: the official wasi-testsuite adapters are not here (set WASI_TESTSUITE to a checkout of WebAssembly/wasi-testsuite)"
-        );
-        return;
-    };
+fn a_python_adapter_without_python_says_what_to_install() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = dir.path().join("fake-runtime");
-    // `version` for wazero; `--version` for the others.
-    write_script(
-        &fake,
-        "#!/bin/sh\nfor a in \"$@\"; do last=$a; done\nif [ \"$last\" = version ]; then echo v1.2.3; else echo \"fake 1.2.3 (x)\"; fi\n",
+    let path = dir.path().join("tiny.py");
+    fs::write(&path, "def get_name():\n    return 'tiny'\n").unwrap();
+    let adapter = Adapter::load(&path).unwrap();
+    let empty = Vars(vec![("PATH".into(), dir.path().into())]);
+    let e = adapter.resolve_in(empty, short_limits()).unwrap_err();
+    assert!(matches!(e, AdapterError::MissingPython { .. }), "{e}");
+    assert!(e.to_string().contains("python3 is not on PATH"), "{e}");
+    let e = adapter
+        .resolve_in(
+            vars_with(&[("PYTHON", "/nonexistent/python")]),
+            short_limits(),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("PYTHON names \"/nonexistent/python\", which does not exist"),
+        "{e}"
     );
-    let fake = fake.to_str().unwrap();
-    let with_options = format!("{fake} -Sfoo --opt");
-    let cases: [(&str, &str, &str, &str); 6] = [
-        ("wasmtime", "wasmtime.py", "WASMTIME", fake),
-        ("wasmtime", "wasmtime.py", "WASMTIME", &with_options),
-        ("wazero", "wazero.py", "WAZERO", fake),
-        ("wasmedge", "wasmedge.py", "WASMEDGE", fake),
-        ("wamr", "wasm-micro-runtime.py", "IWASM", &with_options),
-        ("jco", "jco.py", "JCO", &with_options),
-    ];
-    let table = request_table();
-    let mut compared = BTreeMap::new();
-    for (builtin, module, var, value) in cases {
-        let vars = vars_with(&[(var, value)]);
-        let ours = resolve_builtin_in(builtin, vars.clone());
-        let Some(theirs) = resolve_python_adapter(&official.join(module), vars) else {
-            return;
-        };
-        let theirs = theirs.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(ours.name, theirs.name, "{module}");
-        assert_eq!(ours.version, theirs.version, "{module}");
-        assert_eq!(ours.wasi_versions, theirs.wasi_versions, "{module}");
-        assert_eq!(ours.worlds, theirs.worlds, "{module}");
-        assert_eq!(ours.timeout, theirs.timeout, "{module}");
-        // The requests the runtime declares it can run, as the official runner filters.
-        let runnable: Vec<ArgvRequest> = table
-            .iter()
-            .filter(|r| ours.unsupported(r).is_none())
-            .cloned()
-            .collect();
-        assert!(!runnable.is_empty());
-        let expected = theirs
-            .compute_argv(&runnable)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let actual = ours.compute_argv(&runnable).unwrap();
-        for ((req, want), got) in runnable.iter().zip(&expected).zip(&actual) {
-            assert_eq!(got, want, "{builtin} with {var}={value:?} for {req:?}");
-        }
-        *compared.entry(builtin).or_insert(0) += runnable.len();
-    }
-    eprintln!("compared with the official adapters: {compared:?}");
-}
-
-#[cfg(unix)]
-fn resolve_builtin_in(name: &str, vars: Vars) -> ResolvedRuntime {
-    Adapter::builtin(name)
-        .unwrap()
-        .resolve_in(vars, short_limits())
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The example of the module documentation, which cannot be a doctest (the
