@@ -311,9 +311,10 @@ pub fn failure_message(record: &TestRecord) -> String {
     }
 }
 
-/// One libtest-mimic trial per planned test, named `SUITE_PATH::NAME`: skipped
-/// tests are ignored trials, xfail passes, fail and xpass fail with their message
-/// followed by `rerun(name)`, a command that reruns just that test.
+/// One libtest-mimic trial per planned test, named `SUITE_PATH::NAME`: tests an
+/// expectation file skips are ignored trials, a test its runtime cannot run is
+/// ignored with the reason (never a pass), xfail passes, fail and xpass fail
+/// with their message followed by `rerun(name)`, a command that reruns just that test.
 pub fn trials(
     harness: Arc<Harness>,
     plan: &Plan,
@@ -327,22 +328,28 @@ pub fn trials(
             let skipped = planned.expectation.skip.is_some();
             let (harness, planned, rerun) =
                 (Arc::clone(&harness), planned.clone(), Arc::clone(&rerun));
-            libtest_mimic::Trial::test(name, move || {
+            libtest_mimic::Trial::ignorable_test(name, move || {
                 let record = run_one(&harness, &planned);
-                if record.outcome.is_failure() {
-                    Err(format!(
-                        "{}\n\nrerun: {}",
-                        failure_message(&record),
-                        rerun(&record.full_name())
-                    )
-                    .into())
-                } else {
-                    Ok(())
-                }
+                trial_ending(&record, &rerun(&record.full_name()))
             })
             .with_ignored_flag(skipped)
         })
         .collect()
+}
+
+/// How a trial ends for a finished record: failed (with the message and the
+/// `rerun` command), ignored with the reason (skipped), or completed.
+fn trial_ending(
+    record: &TestRecord,
+    rerun: &str,
+) -> Result<libtest_mimic::Completion, libtest_mimic::Failed> {
+    if record.outcome.is_failure() {
+        Err(format!("{}\n\nrerun: {rerun}", failure_message(record)).into())
+    } else if let Outcome::Skip(reason) = &record.outcome {
+        Ok(libtest_mimic::Completion::ignored_with(reason))
+    } else {
+        Ok(libtest_mimic::Completion::Completed)
+    }
 }
 
 /// Descriptors kept back for the harness itself (engines, reports, pipes).
@@ -451,6 +458,43 @@ mod tests {
                 assert_eq!(holders, 1, "{kind} {name}");
             }
         }
+    }
+
+    /// A runtime that runs nothing: every test is unsupported.
+    struct RunsNothing(RuntimeInfo);
+
+    impl crate::run::Backend for RunsNothing {
+        fn info(&self) -> &RuntimeInfo {
+            &self.0
+        }
+        fn load(
+            &self,
+            _: &std::path::Path,
+            _: Option<crate::discover::WasiVersion>,
+            _: &crate::spec::Spec,
+        ) -> Result<crate::run::Prepared, Failure> {
+            Ok(crate::run::Prepared::Unsupported("runs nothing".into()))
+        }
+    }
+
+    #[test]
+    fn a_trial_its_runtime_cannot_run_is_ignored_never_passed() {
+        let suites = crate::discover::discover(&["suites/exit".into()]).unwrap();
+        let plan = plan(&suites, &Selection::default(), &[]);
+        let info = RuntimeInfo {
+            name: "none".into(),
+            version: "0".into(),
+        };
+        let harness = Harness::with_backends(
+            crate::HarnessOptions::default(),
+            vec![Arc::new(RunsNothing(info))],
+        );
+        let record = run_one(&harness, &plan.tests[0]);
+        assert_eq!(record.outcome, Outcome::Skip("runs nothing".into()));
+        assert!(matches!(
+            trial_ending(&record, "x"),
+            Ok(libtest_mimic::Completion::Ignored { reason: Some(r) }) if r == "runs nothing"
+        ));
     }
 
     #[test]
