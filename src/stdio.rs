@@ -219,16 +219,15 @@ mod tests {
 
     #[tokio::test]
     async fn read_range_waits_for_bytes_or_close() {
+        // The reader is polled by hand, so that it is waiting when each write
+        // comes: ordered by the polls, not by sleeps.
         let c = Capture::new(100);
-        let writer = c.clone();
-        let t = tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            writer.append(b"hel");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            writer.append(b"lo!");
-        });
-        assert_eq!(c.read_range(0, 5).await, b"hello");
-        t.await.unwrap();
+        let mut read = std::pin::pin!(c.read_range(0, 5));
+        assert!(futures::poll!(read.as_mut()).is_pending());
+        c.append(b"hel");
+        assert!(futures::poll!(read.as_mut()).is_pending());
+        c.append(b"lo!");
+        assert_eq!(read.await, b"hello");
         let c2 = Capture::new(100);
         c2.append(b"x");
         c2.close();

@@ -7,13 +7,15 @@
 //! written outside the suite and the test's temporary directories, nothing left
 //! behind, and the other tests unharmed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{HANG_GUARD, output_within_guard as run_guarded};
+
 const BIN: &str = env!("CARGO_BIN_EXE_wasi-conform");
-/// A run that takes longer than this is hung: the test fails instead of waiting.
-const HANG_GUARD: Duration = Duration::from_secs(120);
 const EXIT_0: &str = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
 const HELLO: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
@@ -82,45 +84,44 @@ impl Scene {
     }
 }
 
-fn run_guarded(mut command: Command) -> Output {
-    let mut child = command.spawn().expect("the binary starts");
-    // Drained while it runs: a pipe left unread blocks a child that writes
-    // more than the pipe holds (64 KiB), which would look like a hang.
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    use std::io::Read as _;
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return Output {
-                status,
-                stdout: out.join().expect("stdout"),
-                stderr: err.join().expect("stderr"),
-            };
-        }
-        if start.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            panic!("wasi-conform hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn text(out: &Output) -> String {
     format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Starts `command` with at most `limit` open files, soft and hard (as `prlimit
+/// --nofile=N:N` would, without needing util-linux; never above the hard limit
+/// this process has).
+fn with_open_files_limit(command: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes the struct we pass.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) },
+        0
+    );
+    let limit = (limit as libc::rlim_t).min(current.rlim_max);
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: setrlimit(2) is async-signal-safe, and the closure touches
+    // nothing but its copied argument.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
 }
 
 #[test]
@@ -403,11 +404,9 @@ fn one_test_hoarding_descriptors_does_not_starve_the_others() {
             r#"{"stdout": "hello\n", "root": "fds.dir"}"#,
         );
     }
-    let mut command = Command::new("prlimit");
+    let mut command = Command::new(BIN);
+    with_open_files_limit(&mut command, 1024);
     command
-        .arg("--nofile=1024:1024")
-        .arg("--")
-        .arg(BIN)
         .args(["run", "s", "-j", "4"])
         .current_dir(s.path())
         .env("TMPDIR", s.path().join("tmp"))
@@ -415,10 +414,6 @@ fn one_test_hoarding_descriptors_does_not_starve_the_others() {
         .env_remove("GITHUB_ACTIONS")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if Command::new("prlimit").arg("--version").output().is_err() {
-        eprintln!("skipped: prlimit (util-linux) is not installed");
-        return;
-    }
     let out = run_guarded(command);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");

@@ -350,13 +350,8 @@ mod tests {
         for i in 0..200_000 {
             big.extend_from_slice(format!("line {i}\n").as_bytes());
         }
-        let start = std::time::Instant::now();
+        // (How quickly: scripts/bench-diff.sh; tests assert no time.)
         let d = diff(b"hello\n", &big, false);
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
         assert!(d.len() < 8_000, "{} bytes", d.len());
         assert!(d.contains("first difference at byte 0"), "{d}");
         // Medium inputs: a real diff, its shown lines bounded.
