@@ -99,6 +99,41 @@ pub enum FailureKind {
     Result,
 }
 
+impl FailureKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [FailureKind; 8] = [
+        FailureKind::Spec,
+        FailureKind::Module,
+        FailureKind::Setup,
+        FailureKind::Operation,
+        FailureKind::Exit,
+        FailureKind::Stream,
+        FailureKind::File,
+        FailureKind::Result,
+    ];
+
+    /// The kind's name in lower case: `spec`, `module`, `setup`, `operation`,
+    /// `exit`, `stream`, `file`, `result`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Spec => "spec",
+            FailureKind::Module => "module",
+            FailureKind::Setup => "setup",
+            FailureKind::Operation => "operation",
+            FailureKind::Exit => "exit",
+            FailureKind::Stream => "stream",
+            FailureKind::File => "file",
+            FailureKind::Result => "result",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Failure {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
         Failure {
