@@ -19,10 +19,24 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 
 /// A WASI version a suite or module targets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 pub enum WasiVersion {
+    #[serde(rename = "wasm32-wasip1")]
     P1,
+    #[serde(rename = "wasm32-wasip2")]
     P2,
+    #[serde(rename = "wasm32-wasip3")]
     P3,
 }
 
@@ -83,9 +97,12 @@ impl Manifest {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(format!("cannot read the manifest: {e}")),
         };
-        Manifest::parse(&text)
-            .map(Some)
-            .map_err(|m| format!("{}: {m}", file.display()))
+        Manifest::parse(&text).map(Some).map_err(|m| {
+            m.lines()
+                .map(|line| format!("{}: {line}", file.display()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
     }
 
     fn parse(text: &str) -> Result<Manifest, String> {
@@ -96,48 +113,31 @@ impl Manifest {
                 e.column()
             )
         })?;
-        let Value::Object(obj) = value else {
+        if !value.is_object() {
             return Err("a manifest is a JSON object: {\"name\": ..., \"version\": ...}".into());
-        };
-        let mut manifest = Manifest::default();
-        for (key, v) in &obj {
-            match (key.as_str(), v) {
-                ("name", Value::String(s)) => manifest.name = Some(s.clone()),
-                ("version", Value::String(s)) => {
-                    manifest.version = Some(WasiVersion::parse(s).ok_or_else(|| {
-                        format!(
-                            "key `version`: unknown version `{s}` (known: wasm32-wasip1, wasm32-wasip2, wasm32-wasip3)"
-                        )
-                    })?)
-                }
-                ("features", Value::Array(items)) => {
-                    for (i, item) in items.iter().enumerate() {
-                        let Value::String(name) = item else {
-                            return Err(format!("key `features[{i}]`: expected a string, found {item}"));
-                        };
-                        let feature = crate::features::Feature::parse(name)
-                            .map_err(|m| format!("key `features[{i}]`: {m}"))?;
-                        manifest.features.extend([feature]);
-                    }
-                }
-                ("features", other) => {
-                    return Err(format!(
-                        "key `features`: expected a list of wasm feature names, found {other}"
-                    ));
-                }
-                ("name" | "version", other) => {
-                    return Err(format!("key `{key}`: expected a string, found {other}"));
-                }
-                (other, _) => {
-                    return Err(format!(
-                        "key `{other}`: {}",
-                        crate::spec::unknown_key_message(other, &["name", "version", "features"])
-                    ));
-                }
-            }
         }
-        Ok(manifest)
+        let file: ManifestFile = crate::spec::shape::parse_value(&value, "")
+            .map_err(|problems| crate::spec::problems_text(&problems))?;
+        Ok(Manifest {
+            name: file.name,
+            version: file.version,
+            features: file.features.into_iter().collect(),
+        })
     }
+}
+
+/// A suite's `manifest.json` as written: each key declared once, here.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = crate::spec::schema::key_order::<Self>)]
+struct ManifestFile {
+    /// The suite's display name in reports, and the name expectation files use.
+    name: Option<String>,
+    /// The WASI version of the suite's modules (else detected from each module).
+    version: Option<WasiVersion>,
+    /// Wasm proposals every test of the suite needs.
+    #[serde(default)]
+    features: Vec<crate::features::Feature>,
 }
 
 /// A directory of tests.

@@ -165,6 +165,35 @@ impl fmt::Display for Feature {
     }
 }
 
+/// In a spec or manifest, a feature is its `-W` name.
+impl serde::Serialize for Feature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Feature {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Feature::parse(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for Feature {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Feature".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "enum": names,
+            "description": "A wasm proposal, named as a wasmtime -W flag.",
+        })
+    }
+}
+
 /// A set of proposals, kept sorted and without repeats.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FeatureSet(Vec<Feature>);
