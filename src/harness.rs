@@ -216,6 +216,9 @@ pub struct Harness {
     backends: Vec<Arc<dyn Backend>>,
     infos: Vec<Arc<RuntimeInfo>>,
     options: HarnessOptions,
+    /// The specs [`Harness::prepare`] parsed (or why they do not parse), by
+    /// spec file, so that running the tests does not parse them again.
+    prepared: std::sync::Mutex<std::collections::HashMap<PathBuf, Result<Spec, String>>>,
 }
 
 impl Harness {
@@ -237,6 +240,7 @@ impl Harness {
             backends,
             infos,
             options,
+            prepared: Default::default(),
         }
     }
 
@@ -258,17 +262,23 @@ impl Harness {
             if !backend.prepares() {
                 continue;
             }
+            let mut prepared = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
             let tests: Vec<(PathBuf, Option<crate::discover::WasiVersion>, Spec)> = plan
                 .iter()
                 .filter(|p| p.runtime == i && p.expectation.skip.is_none())
                 .filter_map(|p| {
                     let spec = match &p.test.spec_file {
-                        Some(file) => Spec::from_file(file).ok()?,
+                        Some(file) => prepared
+                            .entry(file.clone())
+                            .or_insert_with(|| Spec::from_file(file).map_err(|e| e.to_string()))
+                            .clone()
+                            .ok()?,
                         None => Spec::default_for(&p.suite.dir),
                     };
                     Some((p.test.module.clone(), p.suite.version(), spec))
                 })
                 .collect();
+            drop(prepared);
             let refs: Vec<(&Path, Option<crate::discover::WasiVersion>, &Spec)> =
                 tests.iter().map(|(m, v, s)| (m.as_path(), *v, s)).collect();
             backend.prepare(&refs);
@@ -312,9 +322,9 @@ impl Harness {
             return TestOutcome::failed(FailureKind::Spec, problem.clone());
         }
         let mut spec = match &test.spec_file {
-            Some(file) => match Spec::from_file(file) {
+            Some(file) => match self.spec_of(file) {
                 Ok(s) => s,
-                Err(e) => return TestOutcome::failed(FailureKind::Spec, e.to_string()),
+                Err(e) => return TestOutcome::failed(FailureKind::Spec, e),
             },
             None => Spec::default_for(&suite.dir),
         };
@@ -329,6 +339,18 @@ impl Harness {
             Some((suite, test)),
             None,
         )
+    }
+
+    /// A test's spec: as [`Harness::prepare`] parsed it, else parsed now.
+    fn spec_of(&self, file: &Path) -> Result<Spec, String> {
+        let prepared = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        match prepared.get(file) {
+            Some(parsed) => parsed.clone(),
+            None => {
+                drop(prepared);
+                Spec::from_file(file).map_err(|e| e.to_string())
+            }
+        }
     }
 
     /// Runs `module` under a spec built by the caller (the command line's ad-hoc

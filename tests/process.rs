@@ -348,3 +348,67 @@ fn ad_hoc_runs_print_like_a_runtime_and_new_records_a_spec() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--force"), "{}", text(&out));
 }
+
+/// A runtime that prepares, and reports the args of the spec it is given as
+/// its reason for not running the test.
+struct EchoesArgs(wasi_conform::run::RuntimeInfo);
+
+impl wasi_conform::run::Backend for EchoesArgs {
+    fn info(&self) -> &wasi_conform::run::RuntimeInfo {
+        &self.0
+    }
+
+    fn prepares(&self) -> bool {
+        true
+    }
+
+    fn load(
+        &self,
+        _: &Path,
+        _: Option<wasi_conform::discover::WasiVersion>,
+        spec: &wasi_conform::spec::Spec,
+    ) -> Result<wasi_conform::run::Prepared, wasi_conform::check::Failure> {
+        let args = match &spec.operations[0] {
+            wasi_conform::spec::Operation::Run(run) => run.args.join(" "),
+            other => format!("{other:?}"),
+        };
+        Ok(wasi_conform::run::Prepared::Unsupported(args))
+    }
+}
+
+#[test]
+fn a_spec_prepared_for_a_runtime_is_not_parsed_again_to_run() {
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("s");
+    std::fs::create_dir(&suite).unwrap();
+    for name in ["good", "bad"] {
+        std::fs::write(suite.join(format!("{name}.wat")), "(module)").unwrap();
+    }
+    std::fs::write(suite.join("good.json"), r#"{"args": ["as", "prepared"]}"#).unwrap();
+    std::fs::write(suite.join("bad.json"), r#"{"args": "x"}"#).unwrap();
+    let suites = wasi_conform::discover::discover(&[suite.clone()]).unwrap();
+    let plan = wasi_conform::runner::plan(&suites, &Default::default(), &[]);
+    let info = wasi_conform::run::RuntimeInfo {
+        name: "echo".into(),
+        version: "0".into(),
+    };
+    let harness =
+        wasi_conform::Harness::with_backends(Default::default(), vec![Arc::new(EchoesArgs(info))]);
+    harness.prepare(&plan.tests);
+    // Changed on disk after `prepare`: the run sees what was prepared.
+    std::fs::write(suite.join("good.json"), r#"{"args": ["read", "again"]}"#).unwrap();
+    std::fs::write(suite.join("bad.json"), r#"{"args": ["fixed"]}"#).unwrap();
+    let outcome = |name: &str| {
+        let test = plan.tests.iter().find(|t| t.test.name == name).unwrap();
+        harness.run_test(&test.suite, &test.test)
+    };
+    assert_eq!(outcome("good").skipped.as_deref(), Some("as prepared"));
+    let bad = outcome("bad");
+    assert!(
+        bad.message()
+            .contains("bad.json: key `args`: expected a list of strings"),
+        "{}",
+        bad.message()
+    );
+}
