@@ -349,6 +349,68 @@ fn ad_hoc_runs_print_like_a_runtime_and_new_records_a_spec() {
     assert!(text(&out).contains("--force"), "{}", text(&out));
 }
 
+/// Prints each entry of its environment on a line, in the order the host gives them.
+const PRINT_ENV_IN_ORDER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $i i32) (local $len i32)
+    ;; counts at 0 and 4; pointers from 16; the strings from 1024, NUL-separated
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (drop (call $get (i32.const 16) (i32.const 1024)))
+    (local.set $len (i32.load (i32.const 4)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+      (if (i32.eqz (i32.load8_u (i32.add (i32.const 1024) (local.get $i))))
+        (then (i32.store8 (i32.add (i32.const 1024) (local.get $i)) (i32.const 10))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (i32.store (i32.const 8) (i32.const 1024))
+    (i32.store (i32.const 12) (local.get $len))
+    (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#;
+
+#[test]
+fn new_records_the_environment_in_the_order_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("env.wat"), PRINT_ENV_IN_ORDER).unwrap();
+    let out = run_in(
+        tmp.path(),
+        &[
+            "new", "env.wat", "--env", "ZED=1", "--env", "ALPHA=2", "--env", "MID=3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let spec = std::fs::read_to_string(tmp.path().join("env.json")).unwrap();
+    assert!(
+        spec.contains("\"ZED\": \"1\",\n    \"ALPHA\": \"2\",\n    \"MID\": \"3\""),
+        "the spec keeps the order given: {spec}"
+    );
+    assert!(
+        spec.contains(r#""stdout": "ZED=1\nALPHA=2\nMID=3\n""#),
+        "{spec}"
+    );
+    let out = run_in(tmp.path(), &["run", "env.wat"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the recorded spec passes: {}",
+        text(&out)
+    );
+    // The guest sees the order written: the same variables in another order fail.
+    std::fs::write(
+        tmp.path().join("env.json"),
+        spec.replace(
+            "\"ZED\": \"1\",\n    \"ALPHA\": \"2\"",
+            "\"ALPHA\": \"2\",\n    \"ZED\": \"1\"",
+        ),
+    )
+    .unwrap();
+    let out = run_in(tmp.path(), &["run", "env.wat"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("stdout differs"), "{}", text(&out));
+}
+
 /// A runtime that prepares, and reports the args of the spec it is given as
 /// its reason for not running the test.
 struct EchoesArgs(wasi_conform::run::RuntimeInfo);

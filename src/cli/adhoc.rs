@@ -3,17 +3,15 @@
 //! would (under the same sandbox and limits); `wasi-conform new MODULE -- ARGS`
 //! runs it once and writes `NAME.json` beside it with what it observed.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde_json::{Map, Value, json};
 use wasi_conform::check::{FailureKind, GuestEnd};
 use wasi_conform::harness::{TestOutcome, golden_location};
 use wasi_conform::sandbox::Sandbox;
-use wasi_conform::spec::{DirMount, ExitExpectation, Operation, Run, Spec, StdinSource};
+use wasi_conform::spec::{DirMount, ExitExpectation, Operation, Run, Spec, StdinSource, raw};
 use wasi_conform::{Harness, HarnessOptions};
 
 /// The exit status of an ad-hoc run whose guest trapped (as a runtime that
@@ -326,38 +324,122 @@ pub fn new(args: NewArgs, mut options: HarnessOptions) -> anyhow::Result<ExitCod
     }) {
         anyhow::bail!("{}", f.message);
     }
-    let mut doc = Map::new();
-    if !args.guest.args.is_empty() {
-        doc.insert("args".into(), json!(args.guest.args));
-    }
+    let mut doc = raw::LegacySpec::default();
     if let Some(Operation::Run(run)) = spec.operations.first() {
-        if !run.env.is_empty() {
-            let env: Map<String, Value> =
-                run.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            doc.insert("env".into(), Value::Object(env));
+        record_run(&mut doc, run, &suite_dir)?;
+    }
+    record_dirs(&mut doc, &spec.dirs, &suite_dir)?;
+    match &outcome.end {
+        Some(GuestEnd::Exited(0)) | None => {}
+        Some(GuestEnd::Exited(code)) => doc.run.exit_code = Some(*code),
+        Some(GuestEnd::Trapped(t)) => {
+            doc.extensions.trap = Some(t.message.lines().next().unwrap_or_default().to_string());
         }
-        match &run.stdin {
-            Some(StdinSource::Text(t)) => {
-                doc.insert("stdin".into(), json!(t));
-            }
-            Some(StdinSource::File(f)) => {
-                doc.insert(
-                    "stdin".into(),
-                    json!({"file": relative_to(f, &suite_dir, "--stdin")?}),
-                );
-            }
-            Some(StdinSource::Inherit) | None => {}
+        Some(other) => anyhow::bail!("the guest {other}; nothing to record"),
+    }
+    let golden_dir = || {
+        golden_location(options.expected_dir.as_deref(), &suite_dir)
+            .map(|(root, sub)| root.join(sub))
+            .context("cannot locate the expected/ directory for golden files")
+    };
+    let goldens = record_streams(&mut doc, &outcome, module, golden_dir)?;
+    doc.common.files = written
+        .into_iter()
+        .map(|w| (w.guest, file_expectation(w.content)))
+        .collect();
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    std::fs::write(&spec_file, text)
+        .with_context(|| format!("cannot write {}", spec_file.display()))?;
+    println!("wrote {}", spec_file.display());
+    for g in &goldens {
+        println!("wrote {}", g.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each stream inline when it is short plain text, else into a golden file
+/// (under `golden_dir()`); returns the golden files written.
+fn record_streams(
+    doc: &mut raw::LegacySpec,
+    outcome: &TestOutcome,
+    module: &Path,
+    golden_dir: impl Fn() -> anyhow::Result<PathBuf>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let name = module
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut goldens = Vec::new();
+    for (key, bytes) in [
+        ("stdout", &outcome.stdout.bytes),
+        ("stderr", &outcome.stderr.bytes),
+    ] {
+        let Some(text) = inline_text(bytes) else {
+            let path = golden_dir()?.join(format!("{name}.{key}"));
+            std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            goldens.push(path);
+            continue;
+        };
+        let matcher = Some(raw::Matcher::Exact(text.to_string()));
+        match key {
+            "stdout" => doc.run.stdout = matcher,
+            _ => doc.run.stderr = matcher,
         }
     }
-    let mut dirs = Vec::new();
-    for d in &spec.dirs {
-        let host = relative_to(&d.host, &suite_dir, "--dir")?;
+    Ok(goldens)
+}
+
+/// What a file the guest left must be: absent, its text, or its digest.
+fn file_expectation(content: Option<Vec<u8>>) -> raw::FileExpectation {
+    match content {
+        None => raw::FileExpectation::Absent,
+        Some(bytes) => match inline_text(&bytes) {
+            Some(text) => raw::FileExpectation::Exact(text.to_string()),
+            None => raw::FileExpectation::Check(raw::FileCheck::Sha256(raw::Sha256Hex(
+                sha256_hex(&bytes),
+            ))),
+        },
+    }
+}
+
+/// The run's `args`, `env` and `stdin`, as a spec writes them.
+fn record_run(doc: &mut raw::LegacySpec, run: &Run, suite_dir: &Path) -> anyhow::Result<()> {
+    if !run.args.is_empty() {
+        doc.run.args = Some(run.args.clone());
+    }
+    if !run.env.is_empty() {
+        doc.run.env = Some(raw::Env(raw::StringMap(run.env.clone())));
+    }
+    doc.extensions.stdin = match &run.stdin {
+        Some(StdinSource::Text(t)) => Some(raw::Stdin::Text(t.clone())),
+        Some(StdinSource::File(f)) => Some(raw::Stdin::File(raw::FileRef {
+            file: relative_to(f, suite_dir, "--stdin")?,
+        })),
+        Some(StdinSource::Inherit) | None => None,
+    };
+    Ok(())
+}
+
+/// The preopened directories as `root` and `dirs` (paths inside the suite).
+fn record_dirs(
+    doc: &mut raw::LegacySpec,
+    dirs: &[DirMount],
+    suite_dir: &Path,
+) -> anyhow::Result<()> {
+    for d in dirs {
+        let host = relative_to(&d.host, suite_dir, "--dir")?;
         if d.guest == "/" && !d.readonly {
-            doc.insert("root".into(), json!(host));
+            doc.run.root = Some(host);
         } else if d.guest.starts_with('/') {
-            dirs.push(json!({"host": host, "guest": d.guest, "readonly": d.readonly}));
+            doc.common.dirs.push(raw::Dir::Mount(raw::Mount {
+                host,
+                guest: d.guest.clone(),
+                readonly: d.readonly,
+            }));
         } else if d.guest == host && !d.readonly {
-            dirs.push(json!(host));
+            doc.common.dirs.push(raw::Dir::Name(raw::RelPath(host)));
         } else {
             anyhow::bail!(
                 "--dir {}::{}: a spec preopens a directory under its own name or at an \
@@ -367,70 +449,7 @@ pub fn new(args: NewArgs, mut options: HarnessOptions) -> anyhow::Result<ExitCod
             );
         }
     }
-    if !dirs.is_empty() {
-        doc.insert("dirs".into(), Value::Array(dirs));
-    }
-    match &outcome.end {
-        Some(GuestEnd::Exited(0)) | None => {}
-        Some(GuestEnd::Exited(code)) => {
-            doc.insert("exit_code".into(), json!(code));
-        }
-        Some(GuestEnd::Trapped(t)) => {
-            doc.insert(
-                "trap".into(),
-                json!(t.message.lines().next().unwrap_or_default()),
-            );
-        }
-        Some(other) => anyhow::bail!("the guest {other}; nothing to record"),
-    }
-    let mut goldens = Vec::new();
-    let name = module
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for (key, bytes) in [
-        ("stdout", &outcome.stdout.bytes),
-        ("stderr", &outcome.stderr.bytes),
-    ] {
-        match inline_text(bytes) {
-            Some(text) => {
-                doc.insert(key.into(), json!(text));
-            }
-            None => {
-                let (root, sub) = golden_location(options.expected_dir.as_deref(), &suite_dir)
-                    .context("cannot locate the expected/ directory for golden files")?;
-                let path = root.join(sub).join(format!("{name}.{key}"));
-                std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-                std::fs::write(&path, bytes)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                goldens.push(path);
-            }
-        }
-    }
-    if !written.is_empty() {
-        let files: BTreeMap<String, Value> = written
-            .into_iter()
-            .map(|w| {
-                let v = match w.content {
-                    None => Value::Null,
-                    Some(bytes) => match inline_text(&bytes) {
-                        Some(text) => json!(text),
-                        None => json!({"sha256": sha256_hex(&bytes)}),
-                    },
-                };
-                (w.guest, v)
-            })
-            .collect();
-        doc.insert("files".into(), json!(files));
-    }
-    let text = serde_json::to_string_pretty(&Value::Object(doc))? + "\n";
-    std::fs::write(&spec_file, text)
-        .with_context(|| format!("cannot write {}", spec_file.display()))?;
-    println!("wrote {}", spec_file.display());
-    for g in &goldens {
-        println!("wrote {}", g.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
