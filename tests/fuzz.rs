@@ -7,53 +7,37 @@ use serde_json::{Map, Value};
 use wasi_conform::module::ModuleInfo;
 use wasi_conform::spec::Spec;
 
-/// Keys that specs use, so generated objects reach deep into the validator.
-const KEYS: &[&str] = &[
-    "args",
-    "env",
-    "root",
-    "dirs",
-    "exit_code",
-    "stdout",
-    "stderr",
-    "stdin",
-    "trap",
-    "files",
-    "invoke",
-    "result",
-    "clock",
-    "random_seed",
-    "timeout_ms",
-    "limits",
-    "operations",
-    "type",
-    "payload",
-    "id",
-    "proposals",
-    "world",
-    "servers",
-    "debug",
-    "host",
-    "guest",
-    "readonly",
-    "contains",
-    "regex",
-    "file",
-    "func",
-    "wall",
-    "step_ns",
-    "memory_bytes",
-    "output_bytes",
-    "fuel",
-    "open_files",
-    "disk_bytes",
-    "run",
-    "wait",
-    "read",
-    "write",
-    "kill",
-    "signal",
-];
+/// Every name the spec's JSON Schema knows (keys, operation types, allowed
+/// values), so generated objects reach deep into the validator. Taken from the
+/// schema, so a key added to the spec's types is fuzzed without a list to update.
+fn keys() -> Vec<String> {
+    fn collect(schema: &Value, out: &mut Vec<String>) {
+        match schema {
+            Value::Object(map) => {
+                if let Some(Value::Object(props)) = map.get("properties") {
+                    out.extend(props.keys().cloned());
+                }
+                for word in ["const", "enum"] {
+                    match map.get(word) {
+                        Some(Value::String(s)) => out.push(s.clone()),
+                        Some(Value::Array(items)) => {
+                            out.extend(items.iter().filter_map(Value::as_str).map(String::from))
+                        }
+                        _ => {}
+                    }
+                }
+                map.values().for_each(|v| collect(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(&wasi_conform::spec::schema::spec_schema(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -65,7 +49,7 @@ fn json_value() -> impl Strategy<Value = Value> {
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         prop_oneof![
             "[a-z./]{0,12}".prop_map(Value::String),
-            proptest::sample::select(KEYS).prop_map(|k| Value::String(k.to_string())),
+            proptest::sample::select(keys()).prop_map(Value::String),
             Just(Value::String("2030-01-01T00:00:00Z".into())),
             Just(Value::String("(".into())),
         ],
@@ -73,15 +57,40 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((proptest::sample::select(KEYS), inner), 0..6).prop_map(|kv| {
-                Value::Object(
-                    kv.into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
-                        .collect::<Map<_, _>>(),
-                )
-            }),
+            prop::collection::vec((proptest::sample::select(keys()), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
         ]
     })
+}
+
+#[test]
+fn the_schema_s_names_reach_every_level() {
+    let keys = keys();
+    for name in [
+        "args",
+        "exit_code",
+        "operations",
+        "type",
+        "run",
+        "wait",
+        "signal",
+        "fuel",
+        "step_ns",
+        "host",
+        "readonly",
+        "contains",
+        "sha256",
+        "exists",
+        "func",
+        "endpoints",
+        "trailers",
+        "echo-body",
+        "sockets",
+        "wasi:http/service",
+        "$schema",
+    ] {
+        assert!(keys.iter().any(|k| k == name), "{name} is not in {keys:?}");
+    }
 }
 
 proptest! {

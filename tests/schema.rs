@@ -284,7 +284,7 @@ fn the_reference_s_examples_validate() {
     }
 }
 
-/// `ROOT/tests/*/testsuite/*/*.json` but `manifest.json`.
+/// `ROOT/tests/*/testsuite/*/*.json` and `ROOT/tests/proposals/*/*.json`, but `manifest.json`.
 fn official_specs(root: &Path) -> Vec<PathBuf> {
     let dirs = |dir: PathBuf| -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -295,9 +295,12 @@ fn official_specs(root: &Path) -> Vec<PathBuf> {
         out.sort();
         out
     };
-    dirs(root.join("tests"))
+    // The suites: `tests/LANG/testsuite/VERSION/` and `tests/proposals/NAME/`.
+    let suites = dirs(root.join("tests"))
         .into_iter()
         .flat_map(|lang| dirs(lang.join("testsuite")))
+        .chain(dirs(root.join("tests/proposals")));
+    suites
         .flat_map(dirs)
         .filter(|f| f.extension().is_some_and(|e| e == "json"))
         .filter(|f| f.file_name().is_some_and(|n| n != "manifest.json"))
