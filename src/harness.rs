@@ -135,6 +135,9 @@ pub struct TestOutcome {
     pub show_trace: bool,
     /// One-line hints drawn from a failed test's trace.
     pub hints: Vec<String>,
+    /// The last run's command line, when an external runtime ran it (sandbox
+    /// paths replaced).
+    pub command: Option<Vec<String>>,
 }
 
 impl TestOutcome {
@@ -168,6 +171,18 @@ impl TestOutcome {
             parts.push(format!("not reached: {}", self.not_reached.join(", ")));
         }
         parts.join("\n\n")
+    }
+
+    /// The runtime's command line as a shell would take it, when an external
+    /// runtime ran the test.
+    pub fn command_line(&self) -> Option<String> {
+        let argv = self.command.as_ref()?;
+        Some(
+            argv.iter()
+                .map(|w| crate::text::shell_word(w))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     }
 
     /// The hints and the host-call trace as shown under a test, when shown:
@@ -516,6 +531,7 @@ impl Harness {
             notes: obs.notes.into_iter().chain(notes).collect(),
             setup: obs.setup,
             times: StageTimes::default(),
+            command: obs.command,
         }
     }
 

@@ -32,12 +32,14 @@ pub mod harness;
 pub mod http;
 pub mod module;
 pub mod netns;
+pub mod outcome;
 pub mod report;
 pub mod run;
 pub mod runner;
 pub mod sandbox;
 pub mod spec;
 pub mod stdio;
+pub mod text;
 pub mod trace;
 pub mod watchdog;
 

@@ -7,68 +7,20 @@
 //! let harness = Harness::new(HarnessOptions::default()).unwrap();
 //! let suites = discover::discover(&["suites".into()]).unwrap();
 //! let plan = runner::plan(&suites, &Selection::default(), &[Expectations::default()]);
-//! runner::run(&harness, &plan.tests, 2, |record| println!("{} {}", record.full_name(), record.outcome));
+//! let schedule = runner::Schedule { jobs: 2, retries: 0 };
+//! runner::run(&harness, &plan.tests, &schedule, |record| println!("{} {}", record.full_name(), record.outcome));
 //! ```
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::discover::{Suite, TestCase};
-use crate::expectations::{Expectation, Expectations, Expected};
+use crate::expectations::{Expectation, Expectations};
 use crate::harness::{Harness, TestOutcome};
+pub use crate::outcome::Outcome;
 use crate::run::RuntimeInfo;
-
-/// What a test's result means for the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Ran and passed.
-    Pass,
-    /// Ran and failed, not expected to: fails the run.
-    Fail,
-    /// Not run, for this reason.
-    Skip(String),
-    /// Failed, as an expectation file said it would: does not fail the run.
-    XFail,
-    /// Passed though expected to fail: the expectation is stale; fails the run.
-    XPass,
-}
-
-impl Outcome {
-    /// The official report's spelling.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Skip(_) => "skip",
-            Outcome::XFail => "xfail",
-            Outcome::XPass => "xpass",
-        }
-    }
-
-    /// Whether this outcome turns the run red.
-    pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Fail | Outcome::XPass)
-    }
-
-    /// The outcome of an executed test given what was expected of it.
-    pub fn evaluate(expected: Expected, result: &TestOutcome) -> Outcome {
-        match (expected, result.passed()) {
-            (Expected::Pass, true) => Outcome::Pass,
-            (Expected::Pass, false) => Outcome::Fail,
-            (Expected::Fail, false) => Outcome::XFail,
-            (Expected::Fail, true) => Outcome::XPass,
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Which tests to run, by `SUITE_PATH::NAME`, as libtest selects them.
 #[derive(Debug, Clone, Default)]
@@ -131,12 +83,22 @@ impl Partition {
 }
 
 impl Selection {
+    /// Whether the test named `name` (`SUITE_PATH::NAME`) is selected.
     pub fn matches(&self, name: &str) -> bool {
+        self.matches_any(&[name])
+    }
+
+    /// Whether a test is selected, given every name it goes by. With `exact`,
+    /// a filter names a test by any of them: `SUITE_PATH::NAME` (as the
+    /// terminal and `--list` print it), `SUITE::NAME` (the suite's manifest
+    /// name, as reports group it) or the bare `NAME` (as reports print it).
+    /// Substring filters look at the first name only.
+    pub fn matches_any(&self, names: &[&str]) -> bool {
         let hit = |pattern: &str| {
             if self.exact {
-                name == pattern
+                names.contains(&pattern)
             } else {
-                name.contains(pattern)
+                names.first().is_some_and(|n| n.contains(pattern))
             }
         };
         (self.filters.is_empty() || self.filters.iter().any(|f| hit(f)))
@@ -180,7 +142,9 @@ pub fn plan(suites: &[Suite], selection: &Selection, expectations: &[Expectation
     for suite in suites {
         let shared = Arc::new(suite.clone());
         for test in &suite.tests {
-            if !selection.matches(&suite.test_name(test)) {
+            let full = suite.test_name(test);
+            let by_suite_name = format!("{}::{}", suite.name(), test.name);
+            if !selection.matches_any(&[&full, &by_suite_name, &test.name]) {
                 plan.filtered_out += 1;
                 continue;
             }
@@ -213,8 +177,12 @@ pub struct TestRecord {
     /// The runtime that ran it.
     pub runtime: Arc<RuntimeInfo>,
     pub outcome: Outcome,
-    /// What happened; empty for a skipped test.
+    /// What happened; empty for a skipped test. For a flaky test, the
+    /// attempt that passed.
     pub result: TestOutcome,
+    /// The failure messages of the attempts that failed before the one in
+    /// `result` (`--retries`); empty when the first attempt counted.
+    pub failed_attempts: Vec<String>,
 }
 
 impl TestRecord {
@@ -248,44 +216,92 @@ impl TestRecord {
     }
 }
 
-/// Runs a test as planned: skipped without running, or run and evaluated (a
-/// runtime that cannot run it reports it skipped, with its reason).
-pub fn run_one(harness: &Harness, planned: &PlannedTest) -> TestRecord {
-    let (outcome, result) = match &planned.expectation.skip {
-        Some(reason) => (Outcome::Skip(reason.clone()), TestOutcome::default()),
-        None => {
-            let result = harness.run_test_on(planned.runtime, &planned.suite, &planned.test);
-            let outcome = match &result.skipped {
-                Some(reason) => Outcome::Skip(reason.clone()),
-                None => Outcome::evaluate(planned.expectation.expected, &result),
-            };
-            (outcome, result)
+/// How a plan is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Tests run at once.
+    pub jobs: usize,
+    /// How many times a failed test is run again (`--retries`); one that then
+    /// passes is `flaky`, never a plain pass.
+    pub retries: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            jobs: default_jobs(),
+            retries: 0,
         }
+    }
+}
+
+/// Runs a test as planned: skipped without running, or run and evaluated (a
+/// runtime that cannot run it reports it skipped, with its reason). A test
+/// that fails is run again, up to `retries` times: if an attempt passes, the
+/// test is `flaky` and keeps every failed attempt's message.
+pub fn run_one(harness: &Harness, planned: &PlannedTest, retries: u32) -> TestRecord {
+    let attempt = || -> (Outcome, TestOutcome) {
+        let result = harness.run_test_on(planned.runtime, &planned.suite, &planned.test);
+        let outcome = match &result.skipped {
+            Some(reason) => Outcome::Skip(reason.clone()),
+            None => Outcome::evaluate(planned.expectation.expected, &result.failures),
+        };
+        (outcome, result)
     };
+    let (mut outcome, mut result) = match &planned.expectation.skip {
+        Some(reason) => (Outcome::Skip(reason.clone()), TestOutcome::default()),
+        None => attempt(),
+    };
+    let mut failed_attempts = Vec::new();
+    let mut left = retries;
+    while outcome == Outcome::Fail && left > 0 {
+        left -= 1;
+        failed_attempts.push(result.message());
+        let (next, next_result) = attempt();
+        result = next_result;
+        outcome = match next {
+            Outcome::Pass => Outcome::Flaky,
+            other => other,
+        };
+    }
+    if outcome != Outcome::Flaky {
+        // Reported on its own (the last attempt's failure); the earlier ones
+        // said the same or less.
+        failed_attempts.clear();
+    }
     TestRecord {
         suite: Arc::clone(&planned.suite),
         test: planned.test.clone(),
         runtime: Arc::clone(&harness.runtimes()[planned.runtime]),
         outcome,
         result,
+        failed_attempts,
     }
 }
 
-/// Runs the plan on `jobs` threads; `emit` gets each record on the calling thread,
-/// in the order tests finish.
-pub fn run(harness: &Harness, plan: &[PlannedTest], jobs: usize, mut emit: impl FnMut(TestRecord)) {
+/// Runs the plan on `schedule.jobs` threads; `emit` gets each record on the
+/// calling thread, in the order tests finish.
+pub fn run(
+    harness: &Harness,
+    plan: &[PlannedTest],
+    schedule: &Schedule,
+    mut emit: impl FnMut(TestRecord),
+) {
     harness.prepare(plan);
     let next = AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1).min(plan.len().max(1)) {
+        for _ in 0..schedule.jobs.max(1).min(plan.len().max(1)) {
             let tx = tx.clone();
             let next = &next;
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(planned) = plan.get(i) else { break };
-                    if tx.send(run_one(harness, planned)).is_err() {
+                    if tx
+                        .send(run_one(harness, planned, schedule.retries))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -298,8 +314,27 @@ pub fn run(harness: &Harness, plan: &[PlannedTest], jobs: usize, mut emit: impl 
     });
 }
 
-/// What to print for a record that fails the run: the failures, or for an xpass
-/// why the expectation is stale.
+/// Puts records in report order: runtimes in the order given (`runtimes`,
+/// as the command line selected them; others, such as `differential`, after
+/// them in order of first appearance), then suites by path, then tests by
+/// name. Reports built from records in this order list runtimes in the
+/// command line's order whatever order the tests finished in.
+pub fn sort_records(records: &mut [TestRecord], runtimes: &[Arc<RuntimeInfo>]) {
+    let mut order: Vec<&RuntimeInfo> = runtimes.iter().map(|r| r.as_ref()).collect();
+    let extra: Vec<Arc<RuntimeInfo>> = records.iter().map(|r| Arc::clone(&r.runtime)).collect();
+    for r in &extra {
+        if !order.contains(&r.as_ref()) {
+            order.push(r);
+        }
+    }
+    let rank = |r: &TestRecord| order.iter().position(|x| *x == r.runtime.as_ref());
+    records.sort_by(|a, b| {
+        (rank(a), &a.suite.path, &a.test.name).cmp(&(rank(b), &b.suite.path, &b.test.name))
+    });
+}
+
+/// What to print for a record that fails the run: the failures, for an xpass
+/// why the expectation is stale, for a flaky test how its first attempt failed.
 pub fn failure_message(record: &TestRecord) -> String {
     match record.outcome {
         Outcome::XPass => format!(
@@ -307,6 +342,14 @@ pub fn failure_message(record: &TestRecord) -> String {
              stale; remove it from the expectation file for suite {:?}",
             record.suite.name()
         ),
+        Outcome::Flaky => {
+            let n = record.failed_attempts.len();
+            let first = record.failed_attempts.first().map_or("", String::as_str);
+            format!(
+                "failed {n} time(s), then passed on attempt {} (--retries); the first failure:\n{first}",
+                n + 1
+            )
+        }
         _ => record.result.message(),
     }
 }
@@ -329,7 +372,7 @@ pub fn trials(
             let (harness, planned, rerun) =
                 (Arc::clone(&harness), planned.clone(), Arc::clone(&rerun));
             libtest_mimic::Trial::ignorable_test(name, move || {
-                let record = run_one(&harness, &planned);
+                let record = run_one(&harness, &planned, 0);
                 trial_ending(&record, &rerun(&record.full_name()))
             })
             .with_ignored_flag(skipped)
@@ -343,7 +386,7 @@ fn trial_ending(
     record: &TestRecord,
     rerun: &str,
 ) -> Result<libtest_mimic::Completion, libtest_mimic::Failed> {
-    if record.outcome.is_failure() {
+    if record.outcome.is_reported() {
         Err(format!("{}\n\nrerun: {rerun}", failure_message(record)).into())
     } else if let Outcome::Skip(reason) = &record.outcome {
         Ok(libtest_mimic::Completion::ignored_with(reason))
@@ -410,7 +453,7 @@ pub fn default_jobs() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Failure, FailureKind};
+    use crate::check::Failure;
 
     #[test]
     fn selection_like_libtest() {
@@ -433,6 +476,16 @@ mod tests {
         assert!(exact.matches("suites/x::y"));
         assert!(!exact.matches("suites/fs::read-more"));
         assert!(Selection::default().matches("anything"));
+        // The names reports print select a test too, with --exact.
+        let bare = Selection {
+            filters: vec!["read".into(), "WASI C tests::close".into()],
+            exact: true,
+            skip: vec![],
+            partition: None,
+        };
+        assert!(bare.matches_any(&["suites/fs::read", "fs::read", "read"]));
+        assert!(bare.matches_any(&["c/wasm32-wasip1::close", "WASI C tests::close", "close"]));
+        assert!(!bare.matches_any(&["suites/fs::read-more", "fs::read-more", "read-more"]));
     }
 
     #[test]
@@ -489,26 +542,11 @@ mod tests {
             crate::HarnessOptions::default(),
             vec![Arc::new(RunsNothing(info))],
         );
-        let record = run_one(&harness, &plan.tests[0]);
+        let record = run_one(&harness, &plan.tests[0], 0);
         assert_eq!(record.outcome, Outcome::Skip("runs nothing".into()));
         assert!(matches!(
             trial_ending(&record, "x"),
             Ok(libtest_mimic::Completion::Ignored { reason: Some(r) }) if r == "runs nothing"
         ));
-    }
-
-    #[test]
-    fn outcomes_follow_the_official_runner() {
-        let pass = TestOutcome::default();
-        let fail = TestOutcome {
-            failures: vec![Failure::new(FailureKind::Exit, "x")],
-            ..TestOutcome::default()
-        };
-        assert_eq!(Outcome::evaluate(Expected::Pass, &pass), Outcome::Pass);
-        assert_eq!(Outcome::evaluate(Expected::Pass, &fail), Outcome::Fail);
-        assert_eq!(Outcome::evaluate(Expected::Fail, &fail), Outcome::XFail);
-        assert_eq!(Outcome::evaluate(Expected::Fail, &pass), Outcome::XPass);
-        assert!(Outcome::XPass.is_failure() && Outcome::Fail.is_failure());
-        assert!(!Outcome::XFail.is_failure() && !Outcome::Skip(String::new()).is_failure());
     }
 }

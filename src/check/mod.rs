@@ -97,6 +97,10 @@ pub enum FailureKind {
     File,
     /// An invoked function returned other values.
     Result,
+    /// The runtime under test could not run the module at all (it failed its
+    /// canary, gave a usage error, could not load the module): the test's
+    /// outcome is `error`, neither a pass nor a conformance failure.
+    Runtime,
 }
 
 impl FailureKind {

@@ -101,18 +101,23 @@ fn run_suites(args: &CoverageArgs, suites: &[Suite], cov: &mut Coverage) -> anyh
     let total = plan.tests.len();
     let (mut done, mut failed) = (0, 0);
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    runner::run(&harness, &plan.tests, jobs, |record| {
-        done += 1;
-        if progress {
-            eprint!("\r\x1b[2Krunning tests: {done}/{total}");
-        }
-        if matches!(record.outcome, runner::Outcome::Skip(_)) {
-            return;
-        }
-        failed += usize::from(record.outcome.is_failure());
-        let stats = record.result.trace.as_ref().map(|t| t.stats());
-        cov.add_stats(record.suite.name(), stats.as_ref());
-    });
+    runner::run(
+        &harness,
+        &plan.tests,
+        &runner::Schedule { jobs, retries: 0 },
+        |record| {
+            done += 1;
+            if progress {
+                eprint!("\r\x1b[2Krunning tests: {done}/{total}");
+            }
+            if matches!(record.outcome, runner::Outcome::Skip(_)) {
+                return;
+            }
+            failed += usize::from(record.outcome.is_failure());
+            let stats = record.result.trace.as_ref().map(|t| t.stats());
+            cov.add_stats(record.suite.name(), stats.as_ref());
+        },
+    );
     if progress {
         eprint!("\r\x1b[2K");
     }

@@ -115,9 +115,16 @@ pub fn main() -> ExitCode {
     }
     // `run MODULE --` with no arguments after it still means an ad-hoc run.
     let dashdash = std::env::args_os().any(|a| a == "--");
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
-        Command::Run(args) => run::run(*args, dashdash),
+        Command::Run(args) => {
+            let args = args.with_positions(matches.subcommand_matches("run"));
+            run::run(args, dashdash)
+        }
         Command::New(args) => {
             let mut options = wasi_conform::HarnessOptions::default();
             options.compile.limits.worker = compile_worker();
@@ -148,14 +155,7 @@ pub fn compile_worker() -> Option<std::path::PathBuf> {
 
 /// Quotes a word for a POSIX shell when it needs it.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    wasi_conform::text::shell_word(s)
 }
 
 /// Writes a matrix to each file by its extension (`.md`, `.html`).
@@ -220,13 +220,19 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         wasi_conform::report::github::append_step_summary(&matrix.markdown())
             .context("cannot append to GITHUB_STEP_SUMMARY")?;
     }
-    let failed = merged["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|r| r["failed"].as_u64().unwrap_or(0) > 0);
-    Ok(if failed {
+    let count = |key: &str| {
+        merged["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r[key].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    // As `run` exits: 1 when a test failed, else 2 when a runtime errored.
+    Ok(if count("failed") > 0 {
         ExitCode::from(1)
+    } else if count("errored") > 0 {
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })

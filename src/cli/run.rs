@@ -44,6 +44,14 @@ fn report_name(name: &str) -> &str {
     }
 }
 
+/// What a run that selects no test does (`--no-tests`), as nextest's option.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoTests {
+    Fail,
+    Warn,
+    Pass,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum CompilerArg {
     Winch,
@@ -67,9 +75,15 @@ pub struct RunArgs {
     #[arg(long = "adapter", value_name = "FILE")]
     adapters: Vec<PathBuf>,
     /// Also compare the runtimes' exit codes, stdout and stderr on each test; a
-    /// disagreement fails (reported under the runtime `differential`).
+    /// disagreement that reproduces fails (reported under the runtime
+    /// `differential`); what varies between runs of one runtime is not compared.
     #[arg(long)]
     differential: bool,
+    /// Known disagreements of --differential, accepted (repeatable): the
+    /// expectation file's TOML shape with `runtimes` and `reason` per test
+    /// (docs/spec-format.md). An entry that accepts nothing is a warning.
+    #[arg(long, value_name = "FILE", requires = "differential")]
+    accept: Vec<PathBuf>,
     /// Write the conformance matrix (tests × runtimes) to FILE: `.md` or `.html`; repeatable.
     #[arg(long, value_name = "FILE")]
     matrix: Vec<PathBuf>,
@@ -149,6 +163,14 @@ pub struct RunArgs {
     /// List the tests instead of running them.
     #[arg(long)]
     list: bool,
+    /// What a selection that runs no test does: `fail` (exit 2, the default),
+    /// `warn` (a warning; exit 0) or `pass`.
+    #[arg(long, value_enum, value_name = "ACTION", default_value = "fail")]
+    no_tests: NoTests,
+    /// Run a failed test again up to N times; one that then passes is reported
+    /// `flaky` (with its failures), not as a pass.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
     /// Treat warnings (a spec no module uses, a stale expectation entry) as errors.
     #[arg(long)]
     deny_warnings: bool,
@@ -180,9 +202,52 @@ pub struct RunArgs {
     /// For an ad-hoc run of one module.
     #[command(flatten)]
     guest: super::adhoc::GuestArgs,
+    /// Where each `--runtime` and `--adapter` stood on the command line
+    /// (see [`RunArgs::with_positions`]); empty: runtimes, then adapters.
+    #[arg(skip)]
+    positions: Vec<Slot>,
+}
+
+/// A runtime-selecting option, by its place among its kind's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Runtime(usize),
+    Adapter(usize),
 }
 
 impl RunArgs {
+    /// Records the order in which `--runtime` and `--adapter` were given, so
+    /// that runtimes run and appear in reports in the command line's order.
+    pub fn with_positions(mut self, matches: Option<&clap::ArgMatches>) -> RunArgs {
+        let Some(m) = matches else {
+            return self;
+        };
+        let mut at: Vec<(usize, Slot)> = Vec::new();
+        for (id, slot) in [
+            ("runtimes", Slot::Runtime as fn(usize) -> Slot),
+            ("adapters", Slot::Adapter),
+        ] {
+            if let Some(indices) = m.indices_of(id) {
+                at.extend(indices.enumerate().map(|(i, index)| (index, slot(i))));
+            }
+        }
+        at.sort_by_key(|(index, _)| *index);
+        self.positions = at.into_iter().map(|(_, slot)| slot).collect();
+        self
+    }
+
+    /// Every runtime-selecting option in order (`names` runtimes: the
+    /// `--runtime` values, or the default `embedded`).
+    fn slots(&self, names: usize) -> Vec<Slot> {
+        if self.positions.len() == names + self.adapters.len() {
+            return self.positions.clone();
+        }
+        (0..names)
+            .map(Slot::Runtime)
+            .chain((0..self.adapters.len()).map(Slot::Adapter))
+            .collect()
+    }
+
     fn check(&self) -> anyhow::Result<()> {
         if self.timeout == 0 {
             anyhow::bail!("--timeout must be at least 1 (milliseconds)");
@@ -273,7 +338,6 @@ fn backends(args: &RunArgs) -> anyhow::Result<Vec<Selected>> {
     if names.is_empty() && files.is_empty() {
         names.push(EMBEDDED.into());
     }
-    let mut out: Vec<Selected> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         if names[..i]
             .iter()
@@ -281,43 +345,68 @@ fn backends(args: &RunArgs) -> anyhow::Result<Vec<Selected>> {
         {
             anyhow::bail!("--runtime {name} is given twice");
         }
-        if is_embedded(name) {
-            let embedded = Embedded::new(args.compile())
-                .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))?;
-            out.push(Selected {
-                backend: Arc::new(embedded),
-                options: vec!["--runtime".into(), EMBEDDED.into()],
-            });
-            continue;
-        }
-        let from_file = files
-            .iter_mut()
-            .find(|f| f.as_ref().is_some_and(|(a, _)| a.name() == name))
-            .and_then(Option::take);
-        let (adapter, options) = match from_file {
-            Some((a, path)) => (a, adapter_options(path)),
-            None => match Adapter::builtin(name) {
-                Some(a) => (a, vec!["--runtime".into(), name.clone()]),
-                None => anyhow::bail!(
-                    "--runtime {name}: unknown runtime; known: {EMBEDDED}, {} (`{}` is \
-                     {EMBEDDED} too), or give an adapter file with --adapter FILE",
-                    Adapter::builtin_names().join(", "),
-                    wasi_conform::run::embedded::RUNTIME_NAME,
-                ),
-            },
-        };
-        out.push(Selected {
-            backend: process_backend(&adapter)?,
-            options,
-        });
     }
-    for (adapter, path) in files.into_iter().flatten() {
-        out.push(Selected {
-            backend: process_backend(&adapter)?,
-            options: adapter_options(path),
-        });
+    // An adapter file named by a --runtime takes that --runtime's place.
+    let named: Vec<bool> = files
+        .iter()
+        .map(|f| {
+            f.as_ref()
+                .is_some_and(|(a, _)| names.iter().any(|n| n == a.name()))
+        })
+        .collect();
+    let mut out: Vec<Selected> = Vec::new();
+    for slot in args.slots(names.len()) {
+        match slot {
+            Slot::Runtime(i) => out.push(named_runtime(args, &names[i], &mut files)?),
+            Slot::Adapter(i) if !named[i] => {
+                if let Some((adapter, path)) = files[i].take() {
+                    out.push(Selected {
+                        backend: process_backend(&adapter)?,
+                        options: adapter_options(path),
+                    });
+                }
+            }
+            Slot::Adapter(_) => {}
+        }
     }
     Ok(out)
+}
+
+/// The runtime `--runtime NAME` selects: the embedded one, an adapter file's
+/// of that name (taken from `files`), or a built-in adapter's.
+fn named_runtime(
+    args: &RunArgs,
+    name: &str,
+    files: &mut [Option<(Adapter, &PathBuf)>],
+) -> anyhow::Result<Selected> {
+    if is_embedded(name) {
+        let embedded = Embedded::new(args.compile())
+            .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))?;
+        return Ok(Selected {
+            backend: Arc::new(embedded),
+            options: vec!["--runtime".into(), EMBEDDED.into()],
+        });
+    }
+    let from_file = files
+        .iter_mut()
+        .find(|f| f.as_ref().is_some_and(|(a, _)| a.name() == name))
+        .and_then(Option::take);
+    let (adapter, options) = match from_file {
+        Some((a, path)) => (a, adapter_options(path)),
+        None => match Adapter::builtin(name) {
+            Some(a) => (a, vec!["--runtime".into(), name.to_string()]),
+            None => anyhow::bail!(
+                "--runtime {name}: unknown runtime; known: {EMBEDDED}, {} (`{}` is \
+                 {EMBEDDED} too), or give an adapter file with --adapter FILE",
+                Adapter::builtin_names().join(", "),
+                wasi_conform::run::embedded::RUNTIME_NAME,
+            ),
+        },
+    };
+    Ok(Selected {
+        backend: process_backend(&adapter)?,
+        options,
+    })
 }
 
 /// `--adapter FILE`, which alone selects the runtime the file defines.
@@ -345,6 +434,12 @@ fn expectations(args: &RunArgs, runtimes: &[String]) -> anyhow::Result<Vec<Expec
                     .expect("found");
                 own[i].push(PathBuf::from(file));
             }
+            Some((name, _)) if name == wasi_conform::differential::RUNTIME_NAME => anyhow::bail!(
+                "--expectations {value}: known disagreements of --differential are accepted with \
+                 --accept FILE (the expectation file's shape, each test entry naming the \
+                 `runtimes` whose disagreement is accepted and a `reason`; see \
+                 docs/spec-format.md), not with --expectations"
+            ),
             Some((name, _)) if !std::path::Path::new(value).exists() => anyhow::bail!(
                 "--expectations {value}: `{name}` is not a runtime of this run (runtimes: {}; \
                  the embedded runtime is `{EMBEDDED}` or `{}`)",
@@ -412,6 +507,7 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
     let backends: Vec<Arc<dyn Backend>> = selected.into_iter().map(|s| s.backend).collect();
     let names: Vec<String> = backends.iter().map(|b| b.info().name.clone()).collect();
     let expectations = expectations(&args, &names)?;
+    let accepted = wasi_conform::differential::Accepted::load(&args.accept)?;
     for (e, name) in expectations.iter().zip(&names) {
         let stale = e.unknown_entries(&suites);
         warnings.extend(stale.into_iter().map(|w| {
@@ -459,14 +555,39 @@ pub fn run(args: RunArgs, dashdash: bool) -> anyhow::Result<ExitCode> {
         trace_all: args.trace,
         keep_traces: args.trace_dir.is_some(),
     };
+    if plan.tests.is_empty() {
+        return no_tests(&args, plan.filtered_out);
+    }
     let harness = Harness::with_backends(options, backends);
-    let records = execute(&args, &harness, &plan, &rerun, color, show_runtime)?;
-    let failing = records.iter().any(|r| r.outcome.is_failure());
-    Ok(if failing {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let context = RunContext {
+        harness: &harness,
+        plan: &plan,
+        rerun: &rerun,
+        accepted,
+        color,
+        show_runtime,
+    };
+    let records = execute(&args, &context)?;
+    let status = wasi_conform::outcome::RunStatus::of(records.iter().map(|r| &r.outcome));
+    Ok(ExitCode::from(status.exit_code()))
+}
+
+/// A selection that runs no test: an error (exit 2) unless `--no-tests` says
+/// otherwise, so that a filter matching nothing never reads as green.
+fn no_tests(args: &RunArgs, filtered_out: usize) -> anyhow::Result<ExitCode> {
+    let message = format!(
+        "no test to run: the selection (--filter, --skip, --exact, --partition) left out all \
+         {filtered_out} test(s) found; check the names with --list (with --exact, give a name as \
+         --list prints it, SUITE_PATH::NAME, or the bare NAME), or pass --no-tests=pass"
+    );
+    match args.no_tests {
+        NoTests::Fail => anyhow::bail!(message),
+        NoTests::Warn => {
+            warn(&[message], args.deny_warnings)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        NoTests::Pass => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// `run MODULE -- ARGS`: one module, no spec, its output printed.
@@ -499,14 +620,25 @@ fn adhoc_run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs the plan and writes every report asked for.
-fn execute(
-    args: &RunArgs,
-    harness: &Harness,
-    plan: &runner::Plan,
-    rerun: &Rerun,
+/// What a run of the plan needs beside the options.
+struct RunContext<'a> {
+    harness: &'a Harness,
+    plan: &'a runner::Plan,
+    rerun: &'a Rerun,
+    accepted: wasi_conform::differential::Accepted,
     color: bool,
     show_runtime: bool,
-) -> anyhow::Result<Vec<TestRecord>> {
+}
+
+fn execute(args: &RunArgs, context: &RunContext<'_>) -> anyhow::Result<Vec<TestRecord>> {
+    let RunContext {
+        harness,
+        plan,
+        rerun,
+        color,
+        show_runtime,
+        ..
+    } = *context;
     let labels: Vec<String> = plan
         .tests
         .iter()
@@ -525,13 +657,16 @@ fn execute(
     let start = SystemTime::now();
     let clock = Instant::now();
     let mut records: Vec<TestRecord> = Vec::with_capacity(plan.tests.len());
-    let jobs = args.jobs();
+    let schedule = runner::Schedule {
+        jobs: args.jobs(),
+        retries: args.retries,
+    };
     if let Some(dir) = &args.trace_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--trace-dir {}: cannot create it", dir.display()))?;
     }
     let mut trace_errors = Vec::new();
-    runner::run(harness, &plan.tests, jobs, |mut record| {
+    runner::run(harness, &plan.tests, &schedule, |mut record| {
         term.record(&record);
         if let Some(dir) = &args.trace_dir {
             if let Err(e) = write_trace(dir, &record, show_runtime) {
@@ -551,11 +686,32 @@ fn execute(
         );
     }
     if args.differential {
-        for record in wasi_conform::differential::compare(&records, harness.runtimes()) {
+        let options = wasi_conform::differential::Options {
+            accepted: context.accepted.clone(),
+            jobs: schedule.jobs,
+            ..Default::default()
+        };
+        // A test run again on one runtime, as planned.
+        let again = |r: &TestRecord| -> TestRecord {
+            let planned = plan.tests.iter().find(|p| {
+                p.suite.path == r.suite.path
+                    && p.test.name == r.test.name
+                    && *harness.runtimes()[p.runtime] == *r.runtime
+            });
+            match planned {
+                Some(p) => runner::run_one(harness, p, 0),
+                None => r.clone(),
+            }
+        };
+        let compared =
+            wasi_conform::differential::compare(&records, harness.runtimes(), &options, &again);
+        for record in compared.records {
             term.record(&record);
             records.push(record);
         }
+        warn(&compared.warnings, args.deny_warnings)?;
     }
+    runner::sort_records(&mut records, harness.runtimes());
     let elapsed = clock.elapsed();
     let finish = SystemTime::now();
     let rerun = |r: &TestRecord| rerun.command(r);
@@ -770,6 +926,7 @@ mod tests {
             }),
             outcome: runner::Outcome::Fail,
             result: Default::default(),
+            failed_attempts: Vec::new(),
         }
     }
 

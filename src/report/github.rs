@@ -2,7 +2,7 @@
 //! output, and a markdown summary table for `GITHUB_STEP_SUMMARY`.
 
 use super::{Counts, by_suite};
-use crate::runner::{Outcome, TestRecord, failure_message};
+use crate::runner::{TestRecord, failure_message};
 
 /// Whether the process runs under GitHub Actions.
 pub fn active() -> bool {
@@ -24,7 +24,7 @@ fn escape_property(s: &str) -> String {
 /// One `::error file=SPEC,title=TEST::message` line per failing test.
 pub fn annotations(records: &[TestRecord]) -> String {
     let mut out = String::new();
-    for r in records.iter().filter(|r| r.outcome.is_failure()) {
+    for r in records.iter().filter(|r| r.outcome.is_reported()) {
         out.push_str(&format!(
             "::error file={},title={}::{}\n",
             escape_property(&r.location().display().to_string()),
@@ -79,34 +79,46 @@ fn md(text: &str) -> String {
         .replace('[', "\\[")
 }
 
-/// The markdown summary: a row per suite, then the failing tests.
+/// The markdown summary: a row per suite, then the failing tests. The
+/// `error` and `flaky` columns appear only in a run that has such outcomes.
 pub fn step_summary(records: &[TestRecord]) -> String {
-    let mut out = String::from(
-        "## wasi-conform\n\n| suite | passed | failed | skipped | xfail | xpass |\n|---|---:|---:|---:|---:|---:|\n",
-    );
-    let mut total = Counts::default();
+    let all = Counts::of(records);
+    let extra = all.errored + all.flaky > 0;
+    let row = |name: &str, c: &Counts, bold: bool| {
+        let mut cells = vec![c.passed, c.failed, c.skipped, c.xfailed, c.xpassed];
+        if extra {
+            cells.extend([c.errored, c.flaky]);
+        }
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|n| {
+                if bold {
+                    format!("**{n}**")
+                } else {
+                    n.to_string()
+                }
+            })
+            .collect();
+        format!("| {name} | {} |\n", cells.join(" | "))
+    };
+    let mut out =
+        String::from("## wasi-conform\n\n| suite | passed | failed | skipped | xfail | xpass |");
+    out.push_str(if extra {
+        " error | flaky |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    } else {
+        "\n|---|---:|---:|---:|---:|---:|\n"
+    });
     for (first, members) in by_suite(records) {
         let c = Counts::of(members.iter().copied());
-        total.passed += c.passed;
-        total.failed += c.failed;
-        total.skipped += c.skipped;
-        total.xfailed += c.xfailed;
-        total.xpassed += c.xpassed;
         let suite = if first.runtime.name == crate::run::embedded::RUNTIME_NAME {
             md(first.suite.name())
         } else {
             format!("{} ({})", md(first.suite.name()), md(&first.runtime.name))
         };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            suite, c.passed, c.failed, c.skipped, c.xfailed, c.xpassed
-        ));
+        out.push_str(&row(&suite, &c, false));
     }
-    out.push_str(&format!(
-        "| **total** | **{}** | **{}** | **{}** | **{}** | **{}** |\n",
-        total.passed, total.failed, total.skipped, total.xfailed, total.xpassed
-    ));
-    let failing: Vec<&TestRecord> = records.iter().filter(|r| r.outcome.is_failure()).collect();
+    out.push_str(&row("**total**", &all, true));
+    let failing: Vec<&TestRecord> = records.iter().filter(|r| r.outcome.is_reported()).collect();
     if !failing.is_empty() {
         out.push_str("\n### Failing tests\n\n");
         for r in failing {
@@ -115,14 +127,10 @@ pub fn step_summary(records: &[TestRecord]) -> String {
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            let what = if r.outcome == Outcome::XPass {
-                "xpass"
-            } else {
-                "fail"
-            };
             out.push_str(&format!(
-                "- `{}` ({what}): {}\n",
+                "- `{}` ({}): {}\n",
                 md(&r.label(r.runtime.name != crate::run::embedded::RUNTIME_NAME)),
+                r.outcome.as_str(),
                 md(&first)
             ));
         }

@@ -35,6 +35,12 @@ pub struct SuiteResult {
     pub skipped: usize,
     pub xfailed: usize,
     pub xpassed: usize,
+    /// wasi-conform's addition: tests the runtime could not run (`error`),
+    /// counted in no official key.
+    pub errored: usize,
+    /// wasi-conform's addition: tests that passed only on a retry (`flaky`),
+    /// also counted in `passed`.
+    pub flaky: usize,
     pub tests: Vec<TestResult>,
 }
 
@@ -73,18 +79,22 @@ impl Report {
                         executed: !matches!(r.outcome, crate::runner::Outcome::Skip(_)),
                         outcome: r.outcome.as_str(),
                         duration_s: r.duration().as_secs_f64(),
-                        failures: r
-                            .result
-                            .failures
-                            .iter()
-                            .map(|f| f.message.clone())
-                            .collect(),
+                        failures: if r.outcome == crate::runner::Outcome::Flaky {
+                            r.failed_attempts.clone()
+                        } else {
+                            r.result
+                                .failures
+                                .iter()
+                                .map(|f| f.message.clone())
+                                .collect()
+                        },
                         setup_s: r.result.setup.as_secs_f64(),
                         trace: r.result.trace_json(),
                     })
                     .collect();
                 // As the official runner counts: xfail among the passed, xpass
-                // among the failed (and each also on its own).
+                // among the failed (and each also on its own); flaky among the
+                // passed too, error in no official count.
                 SuiteResult {
                     name: first.suite.name().to_string(),
                     runtime: RuntimeInfo {
@@ -92,11 +102,13 @@ impl Report {
                         version: first.runtime.version.clone(),
                     },
                     duration_s: tests.iter().map(|t| t.duration_s).sum(),
-                    passed: counts.passed + counts.xfailed,
+                    passed: counts.passed + counts.xfailed + counts.flaky,
                     failed: counts.failed + counts.xpassed,
                     skipped: counts.skipped,
                     xfailed: counts.xfailed,
                     xpassed: counts.xpassed,
+                    errored: counts.errored,
+                    flaky: counts.flaky,
                     tests,
                 }
             })

@@ -1,7 +1,7 @@
 //! JUnit XML (via quick-junit): a testsuite per suite, a testcase per test,
 //! failures with their message and diff, skipped tests marked.
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use super::by_suite;
 use crate::runner::{Outcome, TestRecord, failure_message};
@@ -35,8 +35,25 @@ pub fn junit(records: &[TestRecord]) -> String {
                     s.set_message(reason.as_str());
                     s
                 }
-                Outcome::Fail | Outcome::XPass => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                // Passed on a retry: a success with each failed attempt as a
+                // `flakyFailure` (as nextest writes it).
+                Outcome::Flaky => {
+                    let mut s = TestCaseStatus::success();
+                    for attempt in &r.failed_attempts {
+                        let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+                        rerun.set_message(attempt.lines().next().unwrap_or_default());
+                        rerun.set_description(attempt.as_str());
+                        s.add_rerun(rerun);
+                    }
+                    s
+                }
+                Outcome::Fail | Outcome::XPass | Outcome::Error => {
+                    let kind = if r.outcome.is_error() {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
+                    let mut s = TestCaseStatus::non_success(kind);
                     let message = failure_message(r);
                     let first_line = message.lines().next().unwrap_or_default().to_string();
                     s.set_message(first_line);

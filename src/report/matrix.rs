@@ -104,7 +104,20 @@ impl Matrix {
             let note = match &r.outcome {
                 Outcome::Skip(reason) => first_line(reason),
                 Outcome::Pass => String::new(),
-                _ => first_line(&failure_message(r)),
+                Outcome::XPass => first_line(&failure_message(r)),
+                Outcome::Flaky => first_line(&format!(
+                    "flaky: {}",
+                    super::why::telling_line(&r.failed_attempts)
+                )),
+                _ => {
+                    let messages: Vec<String> = r
+                        .result
+                        .failures
+                        .iter()
+                        .map(|f| f.message.clone())
+                        .collect();
+                    first_line(&super::why::telling_line(&messages))
+                }
             };
             let cell = Cell {
                 outcome: r.outcome.as_str().to_string(),
@@ -144,16 +157,18 @@ impl Matrix {
                 });
                 for test in suite["tests"].as_array().into_iter().flatten() {
                     let test_name = test["name"].as_str().ok_or_else(|| at("tests[].name"))?;
-                    let failure = test["failures"]
+                    let failures: Vec<String> = test["failures"]
                         .as_array()
-                        .and_then(|f| f.first())
+                        .into_iter()
+                        .flatten()
                         .map(|f| {
                             f.as_str()
                                 .or(f["message"].as_str())
                                 .unwrap_or("")
                                 .to_string()
                         })
-                        .unwrap_or_default();
+                        .collect();
+                    let failure = super::why::telling_line(&failures);
                     let cell = Cell {
                         outcome: test["outcome"].as_str().unwrap_or("?").into(),
                         note: first_line(&failure),
@@ -194,16 +209,16 @@ impl Matrix {
             || cells.iter().flatten().any(|c| c.changed_from.is_some())
     }
 
-    /// Counts per suite and column: (pass, fail, skip, xfail, xpass).
-    fn totals(&self) -> BTreeMap<String, Vec<[usize; 5]>> {
-        let mut totals: BTreeMap<String, Vec<[usize; 5]>> = BTreeMap::new();
+    /// Counts per suite and column: (pass, fail, skip, xfail, xpass, error, flaky).
+    fn totals(&self) -> BTreeMap<String, Vec<[usize; 7]>> {
+        let mut totals: BTreeMap<String, Vec<[usize; 7]>> = BTreeMap::new();
         for ((suite, _), cells) in &self.rows {
             let t = totals
                 .entry(suite.clone())
-                .or_insert_with(|| vec![[0; 5]; self.columns.len()]);
+                .or_insert_with(|| vec![[0; 7]; self.columns.len()]);
             for (i, cell) in cells.iter().enumerate() {
                 if let Some(c) = cell {
-                    let slot = ["pass", "fail", "skip", "xfail", "xpass"]
+                    let slot = ["pass", "fail", "skip", "xfail", "xpass", "error", "flaky"]
                         .iter()
                         .position(|o| *o == c.outcome);
                     if let Some(s) = slot {
@@ -262,10 +277,7 @@ impl Matrix {
             "---|".repeat(header.len())
         ));
         for (suite, counts) in self.totals() {
-            let cols: Vec<String> = counts
-                .iter()
-                .map(|c| format!("{} / {} / {} / {} / {}", c[0], c[1], c[2], c[3], c[4]))
-                .collect();
+            let cols: Vec<String> = counts.iter().map(total_text).collect();
             md.push_str(&format!(
                 "| {} | {} |\n",
                 md_escape(&suite),
@@ -318,11 +330,8 @@ impl Matrix {
         let mut totals = String::new();
         for (suite, counts) in self.totals() {
             totals.push_str(&format!("<tr><td>{}</td>", html_escape(&suite)));
-            for c in counts {
-                totals.push_str(&format!(
-                    "<td>{} / {} / {} / {} / {}</td>",
-                    c[0], c[1], c[2], c[3], c[4]
-                ));
+            for c in &counts {
+                totals.push_str(&format!("<td>{}</td>", total_text(c)));
             }
             totals.push_str("</tr>\n");
         }
@@ -401,9 +410,24 @@ fn html_cell(c: &Cell) -> String {
     )
 }
 
+/// A cell of the totals: `pass / fail / skip / xfail / xpass`, then the
+/// errors and flaky tests when there are any.
+fn total_text(c: &[usize; 7]) -> String {
+    let mut text = format!("{} / {} / {} / {} / {}", c[0], c[1], c[2], c[3], c[4]);
+    if c[5] > 0 {
+        text.push_str(&format!(" + {} error", c[5]));
+    }
+    if c[6] > 0 {
+        text.push_str(&format!(" + {} flaky", c[6]));
+    }
+    text
+}
+
 fn symbol(outcome: &str) -> &'static str {
     match outcome {
         "pass" => "✅",
+        "error" => "🛑",
+        "flaky" => "🔁",
         "fail" => "❌",
         "xfail" => "⚠️",
         "xpass" => "❗",

@@ -93,6 +93,7 @@ fn suite_entry(name: String, runtime: String, version: String, tests: Vec<Value>
         count("xfail"),
         count("xpass"),
     );
+    let (errored, flaky) = (count("error"), count("flaky"));
     let duration: f64 = tests.iter().filter_map(|t| t["duration_s"].as_f64()).sum();
     let mut entry = Map::new();
     entry.insert("name".into(), json!(name));
@@ -101,11 +102,13 @@ fn suite_entry(name: String, runtime: String, version: String, tests: Vec<Value>
         json!({"name": runtime, "version": version}),
     );
     entry.insert("duration_s".into(), json!(duration));
-    entry.insert("passed".into(), json!(pass + xfail));
+    entry.insert("passed".into(), json!(pass + xfail + flaky));
     entry.insert("failed".into(), json!(fail + xpass));
     entry.insert("skipped".into(), json!(skip));
     entry.insert("xfailed".into(), json!(xfail));
     entry.insert("xpassed".into(), json!(xpass));
+    entry.insert("errored".into(), json!(errored));
+    entry.insert("flaky".into(), json!(flaky));
     entry.insert("tests".into(), Value::Array(tests));
     Value::Object(entry)
 }
@@ -136,7 +139,7 @@ pub fn junit(report: &Value) -> String {
                 .unwrap_or_default();
             let first = crate::check::visible(failure.lines().next().unwrap_or_default());
             let status = match t["outcome"].as_str().unwrap_or_default() {
-                "pass" => TestCaseStatus::success(),
+                "pass" | "flaky" => TestCaseStatus::success(),
                 "skip" | "xfail" => {
                     let mut s = TestCaseStatus::skipped();
                     if t["outcome"] == "xfail" {
@@ -145,7 +148,12 @@ pub fn junit(report: &Value) -> String {
                     s
                 }
                 other => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let kind = if other == "error" {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
+                    let mut s = TestCaseStatus::non_success(kind);
                     s.set_message(first);
                     s.set_type(other);
                     s.set_description(crate::check::printable(&failure));

@@ -7,6 +7,7 @@ pub mod junit;
 pub mod matrix;
 pub mod merge;
 pub mod terminal;
+pub mod why;
 
 use crate::runner::{Outcome, TestRecord};
 
@@ -20,6 +21,10 @@ pub struct Counts {
     pub skipped: usize,
     pub xfailed: usize,
     pub xpassed: usize,
+    /// Tests the runtime could not run (`error`).
+    pub errored: usize,
+    /// Tests that failed, then passed on a retry (`flaky`).
+    pub flaky: usize,
 }
 
 impl Counts {
@@ -30,6 +35,8 @@ impl Counts {
             Outcome::Skip(_) => self.skipped += 1,
             Outcome::XFail => self.xfailed += 1,
             Outcome::XPass => self.xpassed += 1,
+            Outcome::Error => self.errored += 1,
+            Outcome::Flaky => self.flaky += 1,
         }
     }
 
@@ -44,6 +51,18 @@ impl Counts {
     /// Whether these outcomes fail a run.
     pub fn failing(&self) -> bool {
         self.failed + self.xpassed > 0
+    }
+
+    /// The run's status (and exit code) from these counts.
+    pub fn status(&self) -> crate::outcome::RunStatus {
+        use crate::outcome::RunStatus;
+        if self.failing() {
+            RunStatus::Failed
+        } else if self.errored > 0 {
+            RunStatus::Error
+        } else {
+            RunStatus::Ok
+        }
     }
 }
 

@@ -61,6 +61,8 @@ impl Terminal {
             Outcome::XFail => self.paint("33", "xfail"),
             Outcome::XPass => self.paint("31", "XPASS"),
             Outcome::Skip(reason) => self.paint("33", &format!("skipped ({reason})")),
+            Outcome::Error => self.paint("35", "ERROR"),
+            Outcome::Flaky => self.paint("33", "flaky"),
         }
     }
 
@@ -86,6 +88,8 @@ impl Terminal {
                 Outcome::Fail | Outcome::XPass => self.paint("31", "F"),
                 Outcome::XFail => self.paint("33", "x"),
                 Outcome::Skip(_) => self.paint("33", "s"),
+                Outcome::Error => self.paint("35", "E"),
+                Outcome::Flaky => self.paint("33", "~"),
             };
             print!("{c}");
             if self.done.is_multiple_of(88) {
@@ -117,7 +121,7 @@ impl Terminal {
             }
             // A failure's trace is shown with the failure, at the end; an
             // expected failure's only in the reports (JSON, JUnit, --trace-dir).
-            if !r.outcome.is_failure()
+            if !r.outcome.is_reported()
                 && r.outcome != Outcome::XFail
                 && let Some(trace) = r.result.trace_text()
             {
@@ -142,7 +146,8 @@ impl Terminal {
         if self.quiet {
             println!();
         }
-        let failing: Vec<&TestRecord> = records.iter().filter(|r| r.outcome.is_failure()).collect();
+        let failing: Vec<&TestRecord> =
+            records.iter().filter(|r| r.outcome.is_reported()).collect();
         if !failing.is_empty() {
             println!("\nfailures:\n");
             let in_ci = github::active();
@@ -152,7 +157,16 @@ impl Terminal {
                     .trace_text()
                     .map(|t| format!("\n\n{}", t.trim_end()))
                     .unwrap_or_default();
-                let body = format!("{}{trace}\n\nrerun: {}\n", failure_message(r), rerun(r));
+                let command = r
+                    .result
+                    .command_line()
+                    .map(|c| format!("\n\ncommand: {c}"))
+                    .unwrap_or_default();
+                let body = format!(
+                    "{}{command}{trace}\n\nrerun: {}\n",
+                    failure_message(r),
+                    rerun(r)
+                );
                 if in_ci {
                     print!(
                         "{}",
@@ -167,17 +181,30 @@ impl Terminal {
             }
             println!("failures:");
             for r in &failing {
-                println!("    {}", r.label(self.show_runtime));
+                let error = if r.outcome.is_error() {
+                    " (error: the runtime did not run it)"
+                } else {
+                    ""
+                };
+                println!("    {}{error}", r.label(self.show_runtime));
             }
         }
+        self.flaky_notes(records);
         let c = Counts::of(records);
-        let verdict = if c.failing() {
-            self.paint("31", "FAILED")
-        } else {
-            self.paint("32", "ok")
+        let verdict = match c.status() {
+            crate::outcome::RunStatus::Failed => self.paint("31", "FAILED"),
+            crate::outcome::RunStatus::Error => self.paint("35", "ERROR"),
+            crate::outcome::RunStatus::Ok => self.paint("32", "ok"),
         };
+        let mut extra = String::new();
+        if c.errored > 0 {
+            extra.push_str(&format!(" {} errors;", c.errored));
+        }
+        if c.flaky > 0 {
+            extra.push_str(&format!(" {} flaky;", c.flaky));
+        }
         println!(
-            "\ntest result: {verdict}. {} passed; {} failed; {} skipped; {} xfail; {} xpass; {filtered_out} filtered out; finished in {:.2}s",
+            "\ntest result: {verdict}. {} passed; {} failed; {} skipped; {} xfail; {} xpass;{extra} {filtered_out} filtered out; finished in {:.2}s",
             c.passed,
             c.failed,
             c.skipped,
@@ -205,6 +232,25 @@ impl Terminal {
             println!("slowest: {}", slow.join(", "));
         }
         println!();
+    }
+}
+
+impl Terminal {
+    /// Names the flaky tests (failed, then passed on a retry) and the first
+    /// failure each had, so a retry never hides a failure.
+    fn flaky_notes(&self, records: &[TestRecord]) {
+        let flaky: Vec<&TestRecord> = records
+            .iter()
+            .filter(|r| r.outcome == Outcome::Flaky)
+            .collect();
+        if flaky.is_empty() {
+            return;
+        }
+        println!("\nflaky (failed, then passed on a retry):");
+        for r in flaky {
+            println!("    {}", r.label(self.show_runtime));
+            print!("{}", indent(&failure_message(r), "        "));
+        }
     }
 }
 
