@@ -13,8 +13,10 @@
 // directory and its parents) holds node_modules/@bytecodealliance/jco,
 // preview2-shim and preview3-shim (npm install @bytecodealliance/jco).
 //
-// The guest's exit code is this process's; a trap or a failure to transpile
-// prints "jco-run: ..." on stderr and exits with 1. With DEBUG set, the
+// The guest's exit code is this process's; a trap prints "jco-run: ..." on
+// stderr and exits with 1; a bad command line, a missing jco, or a component
+// that cannot be transpiled, loaded or instantiated prints "jco-run: ..." and
+// exits with 2 (adapters/jco.toml's runtime_errors: the component never ran). With DEBUG set, the
 // transpiled files are kept (their directory is printed on stderr).
 //
 // jco's output for preview 3 needs JavaScript Promise Integration
@@ -92,7 +94,7 @@ function findWorkspace(options) {
   const given = options["jco-workspace"] ?? process.env.JCO_WORKSPACE;
   if (given) {
     if (!has(given)) {
-      fail(`${given} has no node_modules/${SCOPE}/jco: run \`npm install ${SCOPE}/jco\` there`);
+      fail(`${given} has no node_modules/${SCOPE}/jco: run \`npm install ${SCOPE}/jco\` there`, 2);
     }
     return resolve(given);
   }
@@ -107,6 +109,7 @@ function findWorkspace(options) {
   fail(
     `cannot find ${SCOPE}/jco: set JCO_WORKSPACE (or --jco-workspace) to a directory ` +
       `where \`npm install ${SCOPE}/jco\` was run`,
+    2,
   );
 }
 
@@ -249,6 +252,9 @@ async function main() {
   const workDir = await mkdtemp(join(tmpdir(), "jco-run-"));
   const outDir = join(workDir, name);
   let exitCode = 1;
+  // Until the component's run function is called, a failure means the
+  // component was never run: exit 2 (adapters/jco.toml's runtime_errors).
+  let loaded = false;
   try {
     await transpileComponent(workspace, await readFile(component), name, outDir, jspi);
     const imports = await wasiImports(outDir, [testName, ...args], env, preopens);
@@ -265,6 +271,7 @@ async function main() {
     if (!run || typeof run.run !== "function") {
       throw new Error(`the component exports no ${RUN_EXPORT} run function: is it a command?`);
     }
+    loaded = true;
     const result = await run.run();
     if (result !== undefined) {
       throw new Error(`run returned ${JSON.stringify(result)}`);
@@ -274,7 +281,11 @@ async function main() {
     const hint = jspi
       ? ""
       : "\n(this Node.js has no WebAssembly.promising: use Node.js 22 or newer with --experimental-wasm-jspi)";
-    process.stderr.write(`jco-run: ${err && err.stack ? err.stack : err}${hint}\n`);
+    const what = loaded ? "" : "cannot load the component: ";
+    process.stderr.write(`jco-run: ${what}${err && err.stack ? err.stack : err}${hint}\n`);
+    if (!loaded) {
+      exitCode = 2;
+    }
   } finally {
     if (process.env.DEBUG) {
       process.stderr.write(`jco-run: kept ${outDir}\n`);
@@ -285,4 +296,4 @@ async function main() {
   process.exit(exitCode);
 }
 
-main().catch((err) => fail(err && err.stack ? err.stack : String(err)));
+main().catch((err) => fail(err && err.stack ? err.stack : String(err), 2));

@@ -11,7 +11,8 @@
 // process exits with the guest's exit code. A trap (or any other failure
 // after the module started) prints "node-wasi: ..." on stderr and exits with
 // 134, as wasmtime does; a bad command line or a module that cannot be
-// loaded exits with 2.
+// loaded or instantiated (an import node:wasi lacks) prints "node-wasi: ..."
+// and exits with 2, which adapters/node.toml's runtime_errors name.
 //
 // Modules that import `wasi_unstable` (preview 0) run with node's
 // `unstable` WASI version, all others with `preview1`.
@@ -127,9 +128,14 @@ function main() {
     returnOnExit: true,
   });
 
+  let instance;
+  try {
+    instance = new WebAssembly.Instance(module, wasi.getImportObject());
+  } catch (err) {
+    fail(`cannot instantiate ${options.module}: ${err && err.message ? err.message : err}`, 2);
+  }
   let code;
   try {
-    const instance = new WebAssembly.Instance(module, wasi.getImportObject());
     code = wasi.start(instance);
   } catch (err) {
     fail(`${err && err.stack ? err.stack : err}`, 134);

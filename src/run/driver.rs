@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use tokio::io::AsyncWriteExt;
-use tokio::time::Instant;
 
 use super::guest::{Connection, Guest};
 use super::{EffectiveLimits, Observation, Program, StartContext};
@@ -26,7 +27,7 @@ pub(super) struct Driver<'a> {
     pub(super) sandbox: &'a mut Sandbox,
     /// argv[0]: the module's file name.
     pub(super) argv0: String,
-    pub(super) deadline: Instant,
+    pub(super) deadline: Arc<super::deadline::Deadline>,
     pub(super) timeout: Duration,
     pub(super) limits: EffectiveLimits,
     /// The running guest, between a `run` and its `wait`.
@@ -90,9 +91,9 @@ impl Driver<'_> {
 
     /// Polls `step` with the running guest (see [`Guest::drive`]).
     async fn drive<T>(&mut self, step: impl Future<Output = T>) -> Option<T> {
-        let (deadline, end) = (self.deadline, self.timeout_end());
+        let (deadline, end) = (Arc::clone(&self.deadline), self.timeout_end());
         self.guest()
-            .drive(deadline, &end, AFTER_EXIT_GRACE, step)
+            .drive(&deadline, &end, AFTER_EXIT_GRACE, step)
             .await
     }
 
@@ -134,7 +135,7 @@ impl Driver<'_> {
             .prepare(self.spec, run)
             .map_err(|e| setup(e.to_string()))?;
         let copied = copying.elapsed();
-        self.deadline += copied;
+        self.deadline.exclude(copied);
         self.setup += copied;
         self.times.sandbox += copied;
         let starting = std::time::Instant::now();
@@ -148,7 +149,7 @@ impl Driver<'_> {
             stdout: Capture::echoing(output, self.echo.then_some(Echo::Stdout)),
             stderr: Capture::echoing(output, self.echo.then_some(Echo::Stderr)),
             interactive: self.spec.form == SpecForm::Operations,
-            deadline: self.deadline.into_std(),
+            deadline: Arc::clone(&self.deadline),
             timeout: self.timeout,
             limits: self.limits,
             sandbox_dir: self.sandbox.path(),
@@ -156,7 +157,7 @@ impl Driver<'_> {
         };
         let started = self.program.start(ctx);
         self.times.start += starting.elapsed();
-        self.guest = Some(started.map_err(setup)?);
+        self.guest = Some(started?);
         Ok(())
     }
 
@@ -234,7 +235,7 @@ impl Driver<'_> {
         expected: &ExitExpectation,
         obs: &mut Observation,
     ) -> Result<(), Failure> {
-        let (deadline, timeout_end) = (self.deadline, self.timeout_end());
+        let (deadline, timeout_end) = (Arc::clone(&self.deadline), self.timeout_end());
         let mut guest = self.guest.take().expect("validated: wait follows run");
         if let Some(mut stdin) = guest.stdin.take() {
             // EOF for the guest. Shutting a pipe down does not block on the reader.
@@ -242,7 +243,7 @@ impl Driver<'_> {
         }
         let _ = guest
             .drive(
-                deadline,
+                &deadline,
                 &timeout_end,
                 Duration::ZERO,
                 std::future::pending::<()>(),

@@ -12,7 +12,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use tokio::io::AsyncWrite;
-use tokio::time::Instant;
 
 use crate::check::{GuestEnd, Trap};
 use crate::spec::OutputStream;
@@ -95,6 +94,8 @@ pub struct Guest {
     pub(crate) connections: Vec<(String, Connection)>,
     /// Its host calls, when the backend traces them.
     trace: Option<crate::trace::TraceHandle>,
+    /// The command line that runs it, when a process does (external runtimes).
+    pub(crate) command: Option<Vec<String>>,
 }
 
 impl Guest {
@@ -112,7 +113,15 @@ impl Guest {
             serve: None,
             connections: Vec::new(),
             trace: None,
+            command: None,
         }
+    }
+
+    /// The command line of the process running the guest (shown with its
+    /// failures, and with a runtime's canary).
+    pub fn with_command(mut self, argv: Vec<String>) -> Guest {
+        self.command = Some(argv);
+        self
     }
 
     /// Where the backend records its host calls (complete once the guest has
@@ -209,7 +218,7 @@ impl Guest {
     /// (what it sent just before ending may still be on its way through a socket).
     pub(crate) async fn drive<T>(
         &mut self,
-        deadline: Instant,
+        deadline: &super::deadline::Deadline,
         timeout_end: &GuestEnd,
         grace: Duration,
         step: impl Future<Output = T>,
@@ -225,9 +234,13 @@ impl Guest {
                 biased;
                 end = &mut self.future => self.finish(end),
                 r = &mut step => return Some(r),
-                _ = tokio::time::sleep_until(deadline) => {
-                    self.finish(timeout_end.clone());
-                    return None;
+                _ = tokio::time::sleep_until(deadline.at().into()) => {
+                    // The wall clock reached the deadline; it stands unless
+                    // the test was kept waiting for a CPU (then it moves).
+                    if deadline.expired() {
+                        self.finish(timeout_end.clone());
+                        return None;
+                    }
                 }
                 _ = watch.tick(), if self.watch.is_some() => {
                     let hit = self.watch.as_mut().and_then(|w| w().err());

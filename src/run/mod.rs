@@ -25,6 +25,7 @@ use crate::sandbox::{Preopen, Sandbox};
 use crate::spec::{Run, Spec};
 use crate::stdio::Capture;
 
+pub mod deadline;
 mod driver;
 pub mod embedded;
 pub mod guest;
@@ -138,6 +139,18 @@ pub trait Backend: Send + Sync {
     fn prepares(&self) -> bool {
         false
     }
+    /// Whether what the guest's streams hold may name host paths of the
+    /// sandbox (a runtime's own messages: an external runtime's errors name
+    /// the copies it was given), so that they are replaced as in messages.
+    fn host_paths_in_output(&self) -> bool {
+        false
+    }
+    /// Why a run that ended with `end` and printed `stderr` never ran the
+    /// module, when the runtime can tell (an external runtime's usage error,
+    /// a module it could not load): the test is then an `error`.
+    fn runtime_error(&self, _end: &GuestEnd, _stderr: &[u8]) -> Option<String> {
+        None
+    }
     /// Reads, checks and compiles (or otherwise prepares) `module` for `spec`.
     /// `version` is the suite's declared WASI version, if any.
     fn load(
@@ -150,8 +163,10 @@ pub trait Backend: Send + Sync {
 
 /// A loaded module, ready to start guests.
 pub trait Program: Send + Sync {
-    /// Starts one run. `Err` is a setup failure.
-    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, String>;
+    /// Starts one run. `Err` is why it could not start: a setup failure, or
+    /// one of [`FailureKind::Runtime`] when the runtime itself could not be
+    /// started.
+    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, Failure>;
     /// Whether guests return an invoked function's values (`invoke`) instead of exiting.
     fn invokes(&self) -> bool {
         false
@@ -176,7 +191,8 @@ pub struct StartContext<'a> {
     /// Operation form: stdin is a pipe the driver writes to (`write`) and closes
     /// at `wait`; otherwise it is the run's fixed `stdin` (or empty).
     pub interactive: bool,
-    pub deadline: std::time::Instant,
+    /// When the test's time is up (see [`deadline`]).
+    pub deadline: std::sync::Arc<deadline::Deadline>,
     pub timeout: Duration,
     pub limits: EffectiveLimits,
     /// The test's private temporary directory (preopen copies live under it).
@@ -229,6 +245,9 @@ pub struct Observation {
     pub trace: Option<crate::trace::Trace>,
     /// The last run was stopped by the test's timeout.
     pub timed_out: bool,
+    /// The last run's command line, when a process ran it (external runtimes),
+    /// sandbox paths redacted.
+    pub command: Option<Vec<String>>,
 }
 
 /// Where a test's time went (`--timings` sums them over a run).
@@ -279,6 +298,7 @@ impl Observation {
         self.stderr = guest.stderr.contents();
         self.stdout_truncated = guest.stdout.truncated();
         self.stderr_truncated = guest.stderr.truncated();
+        self.command = guest.command.clone();
     }
 
     /// Keeps a stopped guest's trace (its store is gone, so the trace is complete).
@@ -356,7 +376,7 @@ pub async fn execute_with(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        deadline: tokio::time::Instant::now() + timeout,
+        deadline: std::sync::Arc::new(deadline::Deadline::new(timeout)),
         timeout,
         limits: EffectiveLimits::of(spec, defaults),
         guest: None,
@@ -389,7 +409,22 @@ pub async fn execute_with(
         guest.stop();
         obs.record_trace(&guest);
     }
+    if let Some(end) = &obs.end
+        && let Some(why) = backend.runtime_error(end, &obs.stderr)
+    {
+        obs.failures
+            .insert(0, Failure::new(FailureKind::Runtime, why));
+    }
     obs.setup = driver.setup;
+    let waited = driver.deadline.waited();
+    if !waited.is_zero() {
+        obs.notes.push(format!(
+            "the machine was busy: this test waited {:.1} s for a CPU, which does not count \
+             against its {} ms timeout",
+            waited.as_secs_f64(),
+            timeout.as_millis()
+        ));
+    }
     let ran = running.elapsed();
     obs.times.run = ran.saturating_sub(driver.times.sandbox + driver.times.start);
     obs.times.sandbox = made + driver.times.sandbox;
@@ -405,9 +440,59 @@ pub async fn execute_with(
     for f in &mut obs.failures {
         f.message = sandbox.redact(&f.message);
     }
+    if backend.host_paths_in_output() {
+        let pairs = sandbox.redactions();
+        obs.stdout = redact_bytes(std::mem::take(&mut obs.stdout), &pairs);
+        obs.stderr = redact_bytes(std::mem::take(&mut obs.stderr), &pairs);
+    }
+    if let Some(argv) = &mut obs.command {
+        for word in argv.iter_mut() {
+            *word = sandbox.redact(word);
+        }
+    }
     obs.redactions = sandbox.redactions();
     let removing = std::time::Instant::now();
     drop(sandbox);
     obs.times.teardown = removing.elapsed();
     Execution::Ran(Box::new(obs))
+}
+
+/// `bytes` with every `from` of `pairs` replaced by its `to`, in order (bytes
+/// that are not UTF-8 are matched as bytes).
+fn redact_bytes(bytes: Vec<u8>, pairs: &[(String, String)]) -> Vec<u8> {
+    pairs.iter().fold(bytes, |bytes, (from, to)| {
+        if from.is_empty() || !bytes.windows(from.len()).any(|w| w == from.as_bytes()) {
+            return bytes;
+        }
+        match regex::bytes::Regex::new(&regex::escape(from)) {
+            Ok(re) => re.replace_all(&bytes, to.as_bytes()).into_owned(),
+            Err(_) => bytes,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_bytes;
+
+    #[test]
+    fn sandbox_paths_in_a_runtime_output_are_replaced() {
+        let pairs = vec![
+            (
+                "/tmp/run-1/t-2/0-data.dir".to_string(),
+                "suite/data.dir".to_string(),
+            ),
+            ("/tmp/run-1/t-2".to_string(), "<sandbox>".to_string()),
+        ];
+        let out = b"cannot open /tmp/run-1/t-2/0-data.dir/x: \xff /tmp/run-1/t-2/module/m.wasm\n"
+            .to_vec();
+        assert_eq!(
+            redact_bytes(out, &pairs),
+            b"cannot open suite/data.dir/x: \xff <sandbox>/module/m.wasm\n".to_vec()
+        );
+        assert_eq!(
+            redact_bytes(b"nothing".to_vec(), &pairs),
+            b"nothing".to_vec()
+        );
+    }
 }

@@ -839,7 +839,14 @@ impl Program for EmbeddedProgram {
         )
     }
 
-    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, String> {
+    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, Failure> {
+        self.start_guest(ctx)
+            .map_err(|m| Failure::new(FailureKind::Setup, m))
+    }
+}
+
+impl EmbeddedProgram {
+    fn start_guest(&self, ctx: StartContext<'_>) -> Result<Guest, String> {
         let watchdog = Arc::new(Mutex::new(Watchdog::new(
             ctx.sandbox_dir,
             ctx.limits.open_files,
@@ -879,7 +886,7 @@ impl EmbeddedProgram {
         let store_limits = store_limits(limits.memory_bytes);
         let guard = StoreGuard {
             fuel: limits.fuel,
-            deadline: ctx.deadline,
+            deadline: Arc::clone(&ctx.deadline),
             watchdog: Arc::clone(watchdog),
         };
         let http_allowed = ctx.spec.proposals.contains(&crate::spec::Proposal::Http);
@@ -995,7 +1002,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The limits every store of a test gets: fuel, the deadline, the watchdog.
 struct StoreGuard {
     fuel: Option<u64>,
-    deadline: std::time::Instant,
+    deadline: Arc<crate::run::deadline::Deadline>,
     watchdog: Arc<Mutex<Watchdog>>,
 }
 
@@ -1004,11 +1011,11 @@ impl StoreGuard {
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel).map_err(|e| e.to_string())?;
         }
-        let deadline = self.deadline;
+        let deadline = Arc::clone(&self.deadline);
         let watchdog = Arc::clone(&self.watchdog);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            if std::time::Instant::now() >= deadline {
+            if deadline.expired() {
                 Err(wasmtime::Error::new(TimedOut))
             } else if let Err(hit) = lock(&watchdog).check() {
                 Err(wasmtime::Error::new(hit))

@@ -127,7 +127,7 @@ pub(super) struct Setup {
     /// wasmtime meters fuel per store.
     pub fuel: Option<u64>,
     /// When the program is stopped with [`TimedOut`].
-    pub deadline: Instant,
+    pub deadline: Arc<crate::run::deadline::Deadline>,
     /// Run at each epoch tick by the thread that sees it (e.g. the watchdog).
     pub epoch_check: Option<EpochCheck>,
 }
@@ -175,7 +175,7 @@ struct Shared {
     store_limits: super::GuestLimiter,
     max_threads: usize,
     fuel: Option<u64>,
-    deadline: Instant,
+    deadline: Arc<crate::run::deadline::Deadline>,
     epoch_check: Option<EpochCheck>,
     has_entry: bool,
     next_tid: AtomicI32,
@@ -447,7 +447,7 @@ impl Shared {
         store.epoch_deadline_callback(|ctx| {
             let p = &ctx.data().program;
             p.running()?;
-            if Instant::now() >= p.deadline {
+            if p.deadline.expired() {
                 return Err(wasmtime::Error::new(TimedOut));
             }
             if let Some(check) = &p.epoch_check {
@@ -464,10 +464,18 @@ impl Shared {
     fn watch_deadline(self: &Arc<Self>) {
         let s = Arc::clone(self);
         let mut rx = self.phase.subscribe();
-        let deadline = self.deadline;
+        let deadline = Arc::clone(&self.deadline);
         self.rt.spawn(async move {
+            let expired = async {
+                loop {
+                    tokio::time::sleep_until(deadline.at().into()).await;
+                    if deadline.expired() {
+                        break;
+                    }
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep_until(deadline.into()) => {
+                _ = expired => {
                     s.finish(Err(wasmtime::Error::new(TimedOut)));
                 }
                 _ = rx.wait_for(|p| p.stopping) => {}
@@ -562,6 +570,8 @@ impl Shared {
     /// The body of a wasm thread's OS thread.
     fn thread_main(self: Arc<Self>, tid: i32, kind: Kind) {
         let spawned = matches!(kind, Kind::Spawned { .. });
+        // Its waiting for a CPU counts too (see `run::deadline`).
+        self.deadline.watch_this_thread();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.rt.block_on(Arc::clone(&self).run_thread(tid, kind))
         }))

@@ -196,7 +196,7 @@ pub(super) fn start(
         memory_bytes: ctx.limits.memory_bytes,
         max_threads: threads::MAX_LIVE_THREADS,
         fuel: ctx.limits.fuel,
-        deadline: ctx.deadline,
+        deadline: Arc::clone(&ctx.deadline),
         epoch_check: Some(watchdog_check(watchdog)),
     };
     let future: GuestFuture = match threads::Program::start(linker, module, setup, runtime.clone())

@@ -374,6 +374,10 @@ pub struct ResolvedRuntime {
     pub command: Vec<String>,
     /// Where the adapter came from: `built-in adapter wasmtime` or a file path.
     pub adapter: String,
+    /// How a run that never ran the module looks (the adapter file's
+    /// `runtime_errors`; an official Python adapter gets the built-in
+    /// adapter's of the same name).
+    pub runtime_errors: Vec<super::runtime_errors::ErrorRule>,
     backend: Backend,
 }
 
@@ -446,6 +450,13 @@ impl ResolvedRuntime {
     /// map to its command line (env, args, root, dirs, read-only dirs, memory or
     /// fuel limits). `None` if it can. Proposals are passed on as the official
     /// adapters do, never a reason to skip.
+    /// Why a run that ended with `end` and printed `stderr` never ran the
+    /// module (a usage error, a module the runtime could not load), when the
+    /// adapter's `runtime_errors` say so.
+    pub fn runtime_error(&self, end: &crate::check::GuestEnd, stderr: &[u8]) -> Option<String> {
+        super::runtime_errors::matching(&self.runtime_errors, end, stderr)
+    }
+
     pub fn unsupported(&self, req: &ArgvRequest) -> Option<String> {
         if !self.wasi_versions.contains(&req.wasi_version) {
             return Some(format!(
@@ -612,6 +623,8 @@ struct Template {
     argv: Vec<Item>,
     /// Every script the file references, and where its text comes from.
     scripts: Vec<(String, ScriptSource)>,
+    /// How a run that never ran the module looks (`runtime_errors`).
+    runtime_errors: Vec<super::runtime_errors::ErrorRule>,
 }
 
 #[derive(Debug, Clone)]
@@ -846,6 +859,7 @@ const TOP_KEYS: &[&str] = &[
     "command",
     "version",
     "run",
+    "runtime_errors",
 ];
 const COMMAND_KEYS: &[&str] = &["env", "default", "keep_env"];
 const VERSION_KEYS: &[&str] = &["argv", "line", "word", "strip", "regex", "map"];
@@ -1012,6 +1026,10 @@ impl Template {
         if argv.is_empty() {
             return Err(p.invalid("run.argv", "must not be empty"));
         }
+        let runtime_errors = match table.get("runtime_errors") {
+            None => Vec::new(),
+            Some(v) => super::runtime_errors::parse(v).map_err(|(key, m)| p.invalid(key, m))?,
+        };
 
         Ok(Template {
             name,
@@ -1026,6 +1044,7 @@ impl Template {
             proposal_flags,
             argv,
             scripts: p.scripts,
+            runtime_errors,
         })
     }
 }
@@ -1645,6 +1664,7 @@ fn resolve_template(
         timeout: t.timeout,
         command,
         adapter: t.origin.to_string(),
+        runtime_errors: t.runtime_errors.clone(),
         backend: Backend::Template {
             template: Arc::clone(t),
             scripts: Arc::new(scripts),
@@ -2542,20 +2562,32 @@ fn resolve_python(path: &Path, vars: Vars) -> Result<ResolvedRuntime, AdapterErr
             })?))
         }
     };
+    let name = string("name")?;
+    let runtime_errors = builtin_runtime_errors(&name);
     Ok(ResolvedRuntime {
-        name: string("name")?,
+        name,
         version: string("version")?,
         wasi_versions: strings("wasi_versions")?,
         worlds: strings("worlds")?,
         timeout,
         command: Vec::new(),
         adapter: path.display().to_string(),
+        runtime_errors,
         backend: Backend::Python {
             path: path.to_path_buf(),
             python,
             vars: Arc::new(vars),
         },
     })
+}
+
+/// The `runtime_errors` of the built-in adapter named `name` (an official
+/// Python adapter of a runtime we know gets them), else none.
+fn builtin_runtime_errors(name: &str) -> Vec<super::runtime_errors::ErrorRule> {
+    match Adapter::builtin(name).map(|a| a.kind) {
+        Some(Kind::Template(t)) => t.runtime_errors.clone(),
+        _ => Vec::new(),
+    }
 }
 
 fn python_argv(

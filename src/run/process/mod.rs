@@ -39,7 +39,9 @@ use crate::watchdog::Watchdog;
 
 pub mod adapter;
 mod argv;
+mod canary;
 mod child;
+pub mod runtime_errors;
 
 use adapter::{Adapter, AdapterError, ResolvedRuntime};
 use argv::{ArgvCache, Shape};
@@ -66,6 +68,8 @@ pub struct ProcessBackend {
     argvs: Arc<ArgvCache>,
     /// Modules read so far, by path (their WASI version needs a look inside).
     loaded: Mutex<HashMap<PathBuf, Loaded>>,
+    /// Whether the runtime runs modules at all, per WASI version.
+    canaries: canary::Canaries,
 }
 
 impl ProcessBackend {
@@ -82,7 +86,36 @@ impl ProcessBackend {
             info,
             argvs: Arc::default(),
             loaded: Mutex::default(),
+            canaries: canary::Canaries::default(),
         })
+    }
+
+    /// [`Backend::load`] without the canary (the canary's own load).
+    fn load_unchecked(
+        &self,
+        module: &Path,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Result<(Prepared, Option<String>), Failure> {
+        if let Some(reason) = self.unsupported(spec) {
+            return Ok((Prepared::Unsupported(reason), None));
+        }
+        let loaded = self.load_module(module, version)?;
+        for run in runs(spec) {
+            if let Some(reason) = self
+                .runtime
+                .unsupported(&argv::request(&loaded.shape, spec, run))
+            {
+                return Ok((Prepared::Unsupported(reason), None));
+            }
+        }
+        let version = loaded.shape.wasi_version.clone();
+        let program = ProcessProgram {
+            runtime: Arc::clone(&self.runtime),
+            argvs: Arc::clone(&self.argvs),
+            loaded,
+        };
+        Ok((Prepared::Ready(Box::new(program)), Some(version)))
     }
 
     /// What the embedded runtime gives that this one cannot, for this spec.
@@ -199,29 +232,56 @@ impl Backend for ProcessBackend {
         self.argvs.fill(&self.runtime, &requests);
     }
 
+    /// Loads `module` for `spec` once the runtime has run the canary of the
+    /// module's WASI version (see [`canary`]): a runtime that failed it makes
+    /// the test an error of the runtime.
     fn load(
         &self,
         module: &Path,
         version: Option<WasiVersion>,
         spec: &Spec,
     ) -> Result<Prepared, Failure> {
-        if let Some(reason) = self.unsupported(spec) {
-            return Ok(Prepared::Unsupported(reason));
+        let (prepared, version) = self.load_unchecked(module, version, spec)?;
+        if let Some(version) = version {
+            self.canaries
+                .check(&Unchecked(self), &version)
+                .map_err(|m| Failure::new(FailureKind::Runtime, m))?;
         }
-        let loaded = self.load_module(module, version)?;
-        for run in runs(spec) {
-            if let Some(reason) = self
-                .runtime
-                .unsupported(&argv::request(&loaded.shape, spec, run))
-            {
-                return Ok(Prepared::Unsupported(reason));
-            }
-        }
-        Ok(Prepared::Ready(Box::new(ProcessProgram {
-            runtime: Arc::clone(&self.runtime),
-            argvs: Arc::clone(&self.argvs),
-            loaded,
-        })))
+        Ok(prepared)
+    }
+
+    fn host_paths_in_output(&self) -> bool {
+        true
+    }
+
+    fn runtime_error(&self, end: &GuestEnd, stderr: &[u8]) -> Option<String> {
+        self.runtime.runtime_error(end, stderr)
+    }
+}
+
+/// The backend as the canary runs on it: loading skips the canary.
+struct Unchecked<'a>(&'a ProcessBackend);
+
+impl Backend for Unchecked<'_> {
+    fn info(&self) -> &RuntimeInfo {
+        &self.0.info
+    }
+
+    fn default_timeout(&self) -> Option<Duration> {
+        self.0.runtime.timeout
+    }
+
+    fn host_paths_in_output(&self) -> bool {
+        true
+    }
+
+    fn load(
+        &self,
+        module: &Path,
+        version: Option<WasiVersion>,
+        spec: &Spec,
+    ) -> Result<Prepared, Failure> {
+        self.0.load_unchecked(module, version, spec).map(|(p, _)| p)
     }
 }
 
@@ -264,14 +324,18 @@ impl ProcessProgram {
 }
 
 impl Program for ProcessProgram {
-    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, String> {
-        let module = self.module_for(ctx.sandbox_dir)?;
-        let argv = self.argv(&ctx, &module)?;
+    fn start(&self, ctx: StartContext<'_>) -> Result<Guest, Failure> {
+        let setup = |m: String| Failure::new(FailureKind::Setup, m);
+        let runtime = |m: String| Failure::new(FailureKind::Runtime, m);
+        let module = self.module_for(ctx.sandbox_dir).map_err(setup)?;
+        // An adapter that cannot give a command line is the runtime's failure.
+        let argv = self.argv(&ctx, &module).map_err(runtime)?;
+        let shown = argv.clone();
         // The runtime's own temporary files go into the sandbox, which is removed
         // with the test whatever becomes of the runtime (even killed mid-write).
         let tmp = ctx.sandbox_dir.join("tmp");
         std::fs::create_dir_all(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+            .map_err(|e| setup(format!("cannot create {}: {e}", tmp.display())))?;
         let mut cmd = tokio::process::Command::new(&argv[0]);
         cmd.args(&argv[1..])
             .env_clear()
@@ -286,8 +350,12 @@ impl Program for ProcessProgram {
         cmd.process_group(0);
         let mut child = cmd
             .spawn()
-            .map_err(|e| format!("cannot start the runtime `{}`: {e}", argv[0]))?;
+            .map_err(|e| runtime(format!("cannot start the runtime `{}`: {e}", argv[0])))?;
         let group = child::ProcessGroup(child.id());
+        if let Some(pid) = child.id() {
+            // The group's waiting for a CPU does not count against the timeout.
+            ctx.deadline.watch_process_group(pid);
+        }
         let stdin = child.stdin.take().expect("stdin is piped");
         let pumps = [
             tokio::spawn(child::pump(
@@ -323,6 +391,7 @@ impl Program for ProcessProgram {
             ctx.limits.disk_bytes,
         ));
         let mut guest = Guest::new(future, ctx.stdout.clone(), ctx.stderr.clone())
+            .with_command(shown)
             .with_watch(Box::new(move || {
                 watchdog
                     .lock()
@@ -333,7 +402,7 @@ impl Program for ProcessProgram {
         if ctx.interactive {
             guest = guest.with_stdin(Box::pin(stdin));
         } else {
-            let bytes = crate::sandbox::Stdin::fixed(ctx.run).map_err(|e| e.to_string())?;
+            let bytes = crate::sandbox::Stdin::fixed(ctx.run).map_err(|e| setup(e.to_string()))?;
             // Specs name text or files; this process's own stdin is never passed on.
             let bytes = match bytes {
                 crate::sandbox::Stdin::Bytes(b) => b,
