@@ -105,7 +105,7 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FailureKind; 8] = [
+    pub const ALL: [FailureKind; 9] = [
         FailureKind::Spec,
         FailureKind::Module,
         FailureKind::Setup,
@@ -114,10 +114,11 @@ impl FailureKind {
         FailureKind::Stream,
         FailureKind::File,
         FailureKind::Result,
+        FailureKind::Runtime,
     ];
 
     /// The kind's name in lower case: `spec`, `module`, `setup`, `operation`,
-    /// `exit`, `stream`, `file`, `result`.
+    /// `exit`, `stream`, `file`, `result`, `runtime`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Spec => "spec",
@@ -128,6 +129,7 @@ impl FailureKind {
             FailureKind::Stream => "stream",
             FailureKind::File => "file",
             FailureKind::Result => "result",
+            FailureKind::Runtime => "runtime",
         }
     }
 }

@@ -45,7 +45,7 @@ fn harness() -> Harness {
 
 /// Runs `planned` and renders how it ended, as an `.expect` file states it.
 fn run(harness: &Harness, planned: &PlannedTest) -> String {
-    let record = runner::run_one(harness, planned);
+    let record = runner::run_one(harness, planned, 0);
     expect::render(record.outcome.as_str(), &record.result)
 }
 
