@@ -264,6 +264,12 @@ impl Harness {
         &self.infos
     }
 
+    /// What the runtimes found wrong without failing a test (see
+    /// [`Backend::warnings`]), to be shown after a run.
+    pub fn runtime_warnings(&self) -> Vec<String> {
+        self.backends.iter().flat_map(|b| b.warnings()).collect()
+    }
+
     /// How many runtimes run each test.
     pub fn runtime_count(&self) -> usize {
         self.backends.len()

@@ -555,3 +555,53 @@ fn differential_reports_what_reproduces_and_accepts_known_disagreements() {
         text(&out)
     );
 }
+
+#[test]
+fn a_runtime_that_loses_what_it_is_given_runs_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    suite(
+        tmp.path(),
+        "s",
+        &[("hello.wat", &printing(1, "hello\n", 0))],
+    );
+    let out = run(
+        tmp.path(),
+        &[
+            "run",
+            "s",
+            "--adapter",
+            &fake("drop-args"),
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "warning: runtime drop-args {version}: its wasm32-wasip1 canary ran, but the \
+             argument did not reach the module: tests that need them fail on it\n"
+        )
+    );
+    assert_eq!(
+        outcomes(&json(&tmp.path().join("r.json"))),
+        [("drop-args".into(), "hello".into(), "pass".into())]
+    );
+    // Denied, the warning is an error; the reports are written first.
+    std::fs::remove_file(tmp.path().join("r.json")).unwrap();
+    let out = run(
+        tmp.path(),
+        &[
+            "run",
+            "s",
+            "--adapter",
+            &fake("drop-args"),
+            "--json",
+            "r.json",
+            "--deny-warnings",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(tmp.path().join("r.json").exists());
+}

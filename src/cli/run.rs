@@ -685,6 +685,7 @@ fn execute(args: &RunArgs, context: &RunContext<'_>) -> anyhow::Result<Vec<TestR
             trace_errors.len()
         );
     }
+    let mut late_warnings: Vec<String> = Vec::new();
     if args.differential {
         let options = wasi_conform::differential::Options {
             accepted: context.accepted.clone(),
@@ -709,9 +710,11 @@ fn execute(args: &RunArgs, context: &RunContext<'_>) -> anyhow::Result<Vec<TestR
             term.record(&record);
             records.push(record);
         }
-        warn(&compared.warnings, args.deny_warnings)?;
+        late_warnings.extend(compared.warnings);
     }
     runner::sort_records(&mut records, harness.runtimes());
+    // Warnings found while running, reported once the reports are written.
+    late_warnings.extend(harness.runtime_warnings());
     let elapsed = clock.elapsed();
     let finish = SystemTime::now();
     let rerun = |r: &TestRecord| rerun.command(r);
@@ -739,6 +742,7 @@ fn execute(args: &RunArgs, context: &RunContext<'_>) -> anyhow::Result<Vec<TestR
         print!("{}", github::annotations(&records));
         github::write_step_summary(&records).context("cannot append to GITHUB_STEP_SUMMARY")?;
     }
+    warn(&late_warnings, args.deny_warnings)?;
     Ok(records)
 }
 

@@ -108,7 +108,11 @@ fn what_varies_between_runs_of_one_runtime_is_not_compared() {
     let varying = |r: &TestRecord| {
         if r.runtime.name == "b" {
             let k = n.fetch_add(1, Ordering::Relaxed);
-            let text = if k.is_multiple_of(2) { "{2, 1}\n" } else { "{1, 2}\n" };
+            let text = if k.is_multiple_of(2) {
+                "{2, 1}\n"
+            } else {
+                "{1, 2}\n"
+            };
             record("b", GuestEnd::Exited(0), text)
         } else {
             r.clone()

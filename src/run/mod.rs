@@ -151,6 +151,11 @@ pub trait Backend: Send + Sync {
     fn runtime_error(&self, _end: &GuestEnd, _stderr: &[u8]) -> Option<String> {
         None
     }
+    /// What the runtime found wrong while it ran tests without failing them
+    /// (an external runtime's canary: an argument that did not reach the module).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Reads, checks and compiles (or otherwise prepares) `module` for `spec`.
     /// `version` is the suite's declared WASI version, if any.
     fn load(

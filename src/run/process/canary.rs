@@ -50,8 +50,9 @@ pub(super) struct Canaries {
     results: Mutex<HashMap<String, Arc<Outcome>>>,
 }
 
-/// A canary's result, once it has run: `Err` says why the runtime failed it.
-type Outcome = OnceLock<Result<(), String>>;
+/// A canary's result, once it has run: `Err` says why the runtime failed it;
+/// `Ok` may hold a warning (what it gave did not all reach the module).
+type Outcome = OnceLock<Result<Option<String>, String>>;
 
 impl Canaries {
     /// Whether `backend`'s runtime ran the canary of `version`
@@ -61,7 +62,22 @@ impl Canaries {
             let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(results.entry(version.to_string()).or_default())
         };
-        cell.get_or_init(|| run(backend, version)).clone()
+        cell.get_or_init(|| run(backend, version))
+            .clone()
+            .map(|_| ())
+    }
+
+    /// What the canaries that ran found wrong without failing: an argument,
+    /// the variable or the directory that did not reach the module.
+    pub(super) fn warnings(&self) -> Vec<String> {
+        let results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<String> = results
+            .values()
+            .filter_map(|cell| cell.get().cloned())
+            .filter_map(|r| r.ok().flatten())
+            .collect();
+        out.sort();
+        out
     }
 }
 
@@ -92,7 +108,7 @@ fn nonce() -> String {
 
 /// Runs the canary of `version` on `backend` (on a thread of its own, with its
 /// own async runtime: the caller may be inside a test's).
-fn run(backend: &dyn Backend, version: &str) -> Result<(), String> {
+fn run(backend: &dyn Backend, version: &str) -> Result<Option<String>, String> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| run_here(backend, version))
@@ -133,7 +149,7 @@ const VARIANTS: [Given; 3] = [
     },
 ];
 
-fn run_here(backend: &dyn Backend, version: &str) -> Result<(), String> {
+fn run_here(backend: &dyn Backend, version: &str) -> Result<Option<String>, String> {
     let (bytes, file_name, code) = module_for(version)?;
     let setup = |e: std::io::Error| format!("cannot prepare the canary's files: {e}");
     let dir = tempfile::Builder::new()
@@ -169,8 +185,18 @@ fn run_here(backend: &dyn Backend, version: &str) -> Result<(), String> {
                 continue;
             }
         };
-        if obs.end == Some(GuestEnd::Exited(code)) && obs.stdout == expected.as_bytes() {
-            return Ok(());
+        let _ = expected;
+        if let Some(missing) = ran(&obs, code, &nonce, given) {
+            let info = backend.info();
+            return Ok((!missing.is_empty()).then(|| {
+                format!(
+                    "runtime {} {}: its {version} canary ran, but {} did not reach the module: \
+                     tests that need them fail on it",
+                    info.name,
+                    info.version,
+                    missing.join(" and ")
+                )
+            }));
         }
         let shown = expected_stdout(NONCE_SHOWN, given);
         let message = failure(
@@ -230,6 +256,44 @@ fn expected_stdout(nonce: &str, given: Given) -> String {
         "wasi-conform canary: arg={nonce} env={} file={}\n",
         or_dash(given.env),
         or_dash(given.dir)
+    )
+}
+
+/// Whether the canary ran: it exited with `code` and printed its one line,
+/// in which at least one of what it was given carries this run's nonce (so
+/// the line is this run's). `Some` lists what it was given but did not get.
+fn ran(obs: &Observation, code: i32, nonce: &str, given: Given) -> Option<Vec<&'static str>> {
+    if obs.end != Some(GuestEnd::Exited(code)) {
+        return None;
+    }
+    let line = std::str::from_utf8(&obs.stdout).ok()?;
+    let rest = line
+        .strip_suffix('\n')?
+        .strip_prefix("wasi-conform canary: ")?;
+    let mut fields = rest.split(' ');
+    let got: Vec<Option<&str>> = ["arg=", "env=", "file="]
+        .iter()
+        .map(|key| fields.next().and_then(|f| f.strip_prefix(key)))
+        .collect();
+    if fields.next().is_some() || got.iter().any(Option::is_none) {
+        return None;
+    }
+    let reached: Vec<bool> = got.iter().map(|g| *g == Some(nonce)).collect();
+    if !reached.iter().any(|r| *r) {
+        return None;
+    }
+    let expected = [
+        (true, "the argument"),
+        (given.env, "the variable WASI_CONFORM_CANARY"),
+        (given.dir, "the preopened directory"),
+    ];
+    Some(
+        expected
+            .iter()
+            .zip(&reached)
+            .filter(|((wanted, _), reached)| *wanted && !**reached)
+            .map(|((_, what), _)| *what)
+            .collect(),
     )
 }
 

@@ -257,6 +257,10 @@ impl Backend for ProcessBackend {
     fn runtime_error(&self, end: &GuestEnd, stderr: &[u8]) -> Option<String> {
         self.runtime.runtime_error(end, stderr)
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.canaries.warnings()
+    }
 }
 
 /// The backend as the canary runs on it: loading skips the canary.
