@@ -191,7 +191,7 @@ mod matcher {
         assert_eq!(
             e,
             "t.expect: line 2: unknown failure kind `exitt` (kinds: spec, module, setup, \
-             operation, exit, stream, file, result)"
+             operation, exit, stream, file, result, runtime)"
         );
         let e = check(file, "== outcome: fail\n\n== traces\n", "").unwrap_err();
         assert_eq!(
