@@ -451,7 +451,7 @@ fn a_spec_prepared_for_a_runtime_is_not_parsed_again_to_run() {
     }
     std::fs::write(suite.join("good.json"), r#"{"args": ["as", "prepared"]}"#).unwrap();
     std::fs::write(suite.join("bad.json"), r#"{"args": "x"}"#).unwrap();
-    let suites = wasi_conform::discover::discover(&[suite.clone()]).unwrap();
+    let suites = wasi_conform::discover::discover(std::slice::from_ref(&suite)).unwrap();
     let plan = wasi_conform::runner::plan(&suites, &Default::default(), &[]);
     let info = wasi_conform::run::RuntimeInfo {
         name: "echo".into(),
